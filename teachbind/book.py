@@ -1,0 +1,133 @@
+"""Execute the book's chapters with papermill and render the website from the executed copies.
+
+``python -m teachbind.book [--scale book] [--out _build]`` runs every chapter in ``nbs/`` with the given scale
+(default: each chapter's own default), writes the executed notebooks to ``<out>/executed/nbs/``, their recorded
+results to ``<out>/results/`` and their run times to ``<out>/execution/``, then builds the site into
+``<out>/html/`` with Sphinx warnings treated as errors. The tests call the same functions at ``--scale quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE_FILES = ("_config.yml", "_toc.yml", "book")
+
+
+def chapters(root: Path = ROOT) -> list[Path]:
+    """The chapter notebooks, in order."""
+    return sorted((root / "nbs").glob("[0-9][0-9]_*.ipynb"))
+
+
+@contextmanager
+def _environment(**values: str):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, timeout: int = 1800) -> dict:
+    """Run one chapter with papermill into ``out/executed/nbs/``; return and save its execution record.
+
+    The record (``out/execution/<stem>.json``) holds the notebook, the scale, the wall time in seconds and the
+    status (``"ok"`` or the error). Results the chapter records go to ``out/results/``. Raises
+    ``papermill.PapermillExecutionError`` when a cell fails, after saving the partly executed notebook.
+    """
+    import papermill
+
+    notebook = Path(notebook)
+    executed = out / "executed" / "nbs" / notebook.name
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {"SCALE": scale} if scale else {}
+    record = {"notebook": notebook.name, "scale": scale or "default", "status": "ok"}
+    environment = {"TEACHBIND_NOTEBOOK": notebook.name, "TEACHBIND_RESULTS_DIR": str((out / "results").resolve())}
+    if os.environ.get("TEACHBIND_DATA_DIR"):
+        environment["TEACHBIND_DATA_DIR"] = str(Path(os.environ["TEACHBIND_DATA_DIR"]).expanduser().resolve())
+    start = time.perf_counter()
+    try:
+        with _environment(**environment):
+            papermill.execute_notebook(str(notebook), str(executed), parameters=parameters, kernel_name="python3",
+                                       cwd=str(notebook.parent), execution_timeout=timeout, progress_bar=False)
+    except Exception as error:
+        record["status"] = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error) else ''}"
+        raise
+    finally:
+        record["seconds"] = round(time.perf_counter() - start, 1)
+        log = out / "execution" / f"{notebook.stem}.json"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def stage_site(executed_nbs: Path, stage: Path, root: Path = ROOT) -> Path:
+    """Assemble a book source folder at ``stage``: the site files plus the executed chapters, execution off."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    for name in SITE_FILES:
+        source = root / name
+        if source.is_dir():
+            shutil.copytree(source, stage / name)
+        else:
+            shutil.copy2(source, stage / name)
+    config = yaml.safe_load((stage / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (stage / "nbs").mkdir()
+    for notebook in chapters(root):
+        executed = executed_nbs / notebook.name
+        if not executed.exists():
+            raise FileNotFoundError(f"{notebook.name} has not been executed: no {executed}")
+        shutil.copy2(executed, stage / "nbs" / notebook.name)
+    return stage
+
+
+def build_site(stage: Path, html: Path) -> Path:
+    """Render the staged book with Jupyter Book (warnings are errors) and copy the HTML to ``html``."""
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--warningiserror",
+               "--keep-going", "--quiet"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"the site build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    if html.exists():
+        shutil.rmtree(html)
+    shutil.copytree(stage / "_build" / "html", html)
+    return html
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m teachbind.book", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=["quick", "book", "paper"], default=None,
+                        help="SCALE for every chapter (default: each chapter's own default, 'book')")
+    parser.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default: _build)")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed for any one cell")
+    args = parser.parse_args(argv)
+    total = time.perf_counter()
+    for notebook in chapters():
+        print(f"executing {notebook.name} ...", flush=True)
+        record = execute_chapter(notebook, args.out, scale=args.scale, timeout=args.timeout)
+        print(f"  {record['status']} in {record['seconds']:.0f} s", flush=True)
+    print("building the website ...", flush=True)
+    html = build_site(stage_site(args.out / "executed" / "nbs", args.out / "site"), args.out / "html")
+    print(f"done in {time.perf_counter() - total:.0f} s: open {html / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Real datasets through a checksummed registry, their loaders, and simulators with planted ground truth."""
+
+from teachbind.data.chipseq import ChipSeqExperiment, deepbind_chipseq_experiments, load_deepbind_chipseq
+from teachbind.data.registry import (
+    CACHE_ENV,
+    MIRROR_ENV,
+    ChecksumError,
+    DataNotFoundError,
+    entry,
+    fetch,
+    open_text,
+    registry,
+    sha256sum,
+)
+from teachbind.data.simulate import PlantedMotifs, plant_motif
+
+__all__ = [
+    "CACHE_ENV", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError", "PlantedMotifs",
+    "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
+    "registry", "sha256sum",
+]

@@ -1,0 +1,92 @@
+"""DeepBind's ENCODE ChIP-seq experiments (Alipanahi et al. 2015), as the paper split them.
+
+Each experiment has a training file ``<name>_AC.seq.gz`` holding only peaks (odd-ranked peaks of the top 1000 and
+every peak ranked below 1000) and a test file ``<name>_B.seq.gz`` holding the 500 even-ranked top peaks and 500
+dinucleotide-shuffled copies of them. DeepBind made the training negatives the same way, by shuffling the
+positives; :meth:`ChipSeqExperiment.training_set` does it anew for each call, as DeepBind did every epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from teachbind.data.registry import fetch, open_text, registry
+from teachbind.seq import dinucleotide_shuffle
+
+FOLDER = "deepbind_encode_chipseq"
+HEADER = ["FoldID", "EventID", "seq", "Bound"]
+
+
+def deepbind_chipseq_experiments() -> list[str]:
+    """Names of the registered DeepBind ENCODE experiments, e.g. ``'ELK1_GM12878_ELK1_(1277-1)_Stanford'``."""
+    suffix = "_AC.seq.gz"
+    return sorted(p[len(FOLDER) + 1: -len(suffix)] for p in registry()
+                  if p.startswith(FOLDER + "/") and p.endswith(suffix))
+
+
+@dataclass
+class ChipSeqExperiment:
+    """One experiment: training peaks (positives only) and the labelled test set.
+
+    ``train_seqs``: list of ``N_train`` 101-nt peaks, ``train_ranks``: their peak ranks (1 = strongest), shape
+    ``(N_train,)``; ``test_seqs``: list of ``N_test`` sequences with ``test_labels`` (1 = peak, 0 = shuffled),
+    shape ``(N_test,)``.
+    """
+
+    name: str
+    train_seqs: list[str]
+    train_ranks: np.ndarray
+    test_seqs: list[str]
+    test_labels: np.ndarray
+
+    @property
+    def tf(self) -> str:
+        """The transcription factor, the first field of the experiment name."""
+        return self.name.split("_")[0]
+
+    def training_set(self, seed: int | np.random.Generator | None = None, top: int | None = None,
+                     limit: int | None = None) -> tuple[list[str], np.ndarray]:
+        """Training peaks plus one fresh dinucleotide shuffle of each, and labels ``(2 n,)`` (1 then 0).
+
+        ``top=1000`` keeps only peaks ranked in the top 1000 (DeepBind's "top" protocol); ``limit`` keeps the
+        ``limit`` strongest of the remaining peaks.
+        """
+        order = np.argsort(self.train_ranks, kind="stable")
+        if top is not None:
+            order = order[self.train_ranks[order] <= top]
+        if limit is not None:
+            order = order[:limit]
+        peaks = [self.train_seqs[i] for i in order]
+        negatives = dinucleotide_shuffle(peaks, seed=seed)
+        labels = np.concatenate([np.ones(len(peaks)), np.zeros(len(peaks))]).astype(np.float32)
+        return peaks + negatives, labels
+
+
+def _read_seq_file(path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    seqs, ranks, labels = [], [], []
+    with open_text(path) as handle:
+        header = handle.readline().split()
+        if header != HEADER:
+            raise ValueError(f"{path}: expected the header {' '.join(HEADER)!r}, found {' '.join(header)!r}")
+        for number, line in enumerate(handle, start=2):
+            fields = line.split()
+            if len(fields) != 4 or fields[3] not in ("0", "1"):
+                raise ValueError(f"{path}:{number}: expected 'FoldID EventID seq Bound', found {line.strip()!r}")
+            seqs.append(fields[2])
+            ranks.append(int(fields[1].split("_")[1]))
+            labels.append(int(fields[3]))
+    return seqs, np.array(ranks), np.array(labels, dtype=np.float32)
+
+
+def load_deepbind_chipseq(name: str) -> ChipSeqExperiment:
+    """Load experiment ``name`` (see :func:`deepbind_chipseq_experiments`) through the data registry."""
+    if name not in deepbind_chipseq_experiments():
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(deepbind_chipseq_experiments())}")
+    train_path = fetch(f"{FOLDER}/{name}_AC.seq.gz")
+    train_seqs, train_ranks, train_labels = _read_seq_file(train_path)
+    if not train_labels.all():
+        raise ValueError(f"{train_path}: the training file should hold peaks only (Bound=1)")
+    test_seqs, _, test_labels = _read_seq_file(fetch(f"{FOLDER}/{name}_B.seq.gz"))
+    return ChipSeqExperiment(name, train_seqs, train_ranks, test_seqs, test_labels)

@@ -1,0 +1,59 @@
+"""Evaluation metrics: AUROC and AUPR for binding classification, Pearson r for binding intensities.
+
+Each takes ``labels`` (or targets) and ``scores`` of shape ``(N,)`` as NumPy arrays, tensors or lists, and returns
+a float. AUROC is the probability that a random bound sequence scores above a random unbound one (0.5 = chance);
+AUPR (average precision) is the area under the precision-recall curve, whose chance level is the fraction of
+positives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn import metrics as _sk
+
+
+def _as_1d(values, what: str) -> np.ndarray:
+    if torch.is_tensor(values):
+        values = values.detach().float().cpu().numpy()
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.isfinite(values).all():
+        raise ValueError(f"{what} contain NaN or infinite values")
+    return values
+
+
+def _binary(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    y, s = _as_1d(labels, "labels"), _as_1d(scores, "scores")
+    if y.shape != s.shape:
+        raise ValueError(f"labels have {y.size} entries but scores have {s.size}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("labels must be 0 or 1")
+    if y.min() == y.max():
+        raise ValueError("labels hold only one class; AUROC and AUPR need positives and negatives")
+    return y, s
+
+
+def auroc(labels, scores) -> float:
+    """Area under the ROC curve."""
+    return float(_sk.roc_auc_score(*_binary(labels, scores)))
+
+
+def aupr(labels, scores) -> float:
+    """Area under the precision-recall curve (average precision)."""
+    return float(_sk.average_precision_score(*_binary(labels, scores)))
+
+
+def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates of the ROC curve, each of shape ``(K,)``."""
+    fpr, tpr, _ = _sk.roc_curve(*_binary(labels, scores))
+    return fpr, tpr
+
+
+def pearson(targets, predictions) -> float:
+    """Pearson correlation coefficient between measured and predicted values."""
+    x, y = _as_1d(targets, "targets"), _as_1d(predictions, "predictions")
+    if x.shape != y.shape:
+        raise ValueError(f"targets have {x.size} entries but predictions have {y.size}")
+    if x.std() == 0 or y.std() == 0:
+        raise ValueError("Pearson r is undefined when either input is constant")
+    return float(np.corrcoef(x, y)[0, 1])

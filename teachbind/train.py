@@ -1,0 +1,121 @@
+"""One readable training loop, shared by every chapter.
+
+The data sets in this book fit in memory, so :func:`fit` keeps them as tensors on the training device and
+indexes mini-batches directly: no per-sample ``DataLoader``. On CUDA it trains in bfloat16 mixed precision.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Union
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+Tensors = tuple[torch.Tensor, torch.Tensor]
+TrainData = Union[Tensors, Callable[[int], Tensors]]
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU; any other value is passed to ``torch.device``."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch, and ask PyTorch for deterministic kernels, so CPU runs repeat exactly."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _autocast(device: torch.device, amp: bool):
+    enabled = amp and device.type == "cuda"
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024, device: str | torch.device = "auto",
+            amp: bool = True) -> torch.Tensor:
+    """Model outputs for inputs ``x`` ``(N, ...)``, in evaluation mode, in batches; returned float32 on the CPU."""
+    device = pick_device(device)
+    model = model.to(device).eval()
+    outputs = []
+    for a in range(0, len(x), batch_size):
+        with _autocast(device, amp):
+            outputs.append(model(x[a:a + batch_size].to(device)).float().cpu())
+    return torch.cat(outputs)
+
+
+def _epoch_data(train: TrainData, epoch: int, device: torch.device) -> Tensors:
+    x, y = train(epoch) if callable(train) else train
+    return x.to(device), y.to(device)
+
+
+def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, *,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        optimizer: torch.optim.Optimizer, max_epochs: int = 20, batch_size: int = 64, patience: int | None = 5,
+        metric: Callable[[torch.Tensor, torch.Tensor], float] | None = None, metric_name: str = "metric",
+        device: str | torch.device = "auto", amp: bool = True, seed: int | None = None,
+        progress: bool = True) -> pd.DataFrame:
+    """Train ``model`` in place and return its history, one row per epoch.
+
+    ``train`` is ``(x, y)`` tensors (``x`` ``(N, ...)``, ``y`` ``(N, ...)``) or a function ``epoch -> (x, y)`` that
+    builds fresh data each epoch (DeepBind re-shuffles its negatives this way). Each epoch visits the training
+    examples once in a random order, in batches of ``batch_size``. With ``valid`` data, the loss (and
+    ``metric(y, predictions)``, higher is better, if given) is measured after each epoch; training stops after
+    ``patience`` epochs without improvement of the validation loss (or of the metric, when one is given), and the
+    model keeps the weights of its best epoch. History columns: ``epoch``, ``train_loss``, ``valid_loss``,
+    ``valid_<metric_name>``, ``seconds``.
+    """
+    device = pick_device(device)
+    model.to(device)
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    best_score, best_state, waited, rows = -float("inf"), None, 0, []
+    bar = tqdm(range(1, max_epochs + 1), desc="epochs", disable=not progress, leave=False)
+    for epoch in bar:
+        start = time.perf_counter()
+        x, y = _epoch_data(train, epoch, device)
+        model.train()
+        order = torch.randperm(len(x), generator=generator).to(device)
+        total = 0.0
+        for a in range(0, len(x), batch_size):
+            batch = order[a:a + batch_size]
+            with _autocast(device, amp):
+                loss = loss_fn(model(x[batch]).float(), y[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        row = {"epoch": epoch, "train_loss": total / len(x)}
+        if valid is not None:
+            predictions = predict(model, valid[0], batch_size=max(batch_size, 1024), device=device, amp=amp)
+            row["valid_loss"] = float(loss_fn(predictions, valid[1].float().cpu()))
+            score = -row["valid_loss"]
+            if metric is not None:
+                row[f"valid_{metric_name}"] = score = metric(valid[1], predictions)
+            if score > best_score:
+                best_score, best_state, waited = score, copy.deepcopy(model.state_dict()), 0
+            else:
+                waited += 1
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds")})
+        if patience is not None and valid is not None and waited >= patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return pd.DataFrame(rows)

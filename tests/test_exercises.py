@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from teachbind import exercises, motifs, seq
+
+
+def test_reference_answers_pass(capsys):
+    exercises.check_one_hot(lambda s: seq.one_hot(s))
+    exercises.check_dinucleotide_shuffle(lambda s, rng: seq.dinucleotide_shuffle(s, seed=rng))
+    exercises.check_pwm_scan(lambda s, w: motifs.best_scores(seq.one_hot([s]), w)[0].item())
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+@pytest.mark.parametrize("answer, feedback", [
+    (lambda s: seq.one_hot(s).T, "Channels come first"),
+    (lambda s: np.where(seq.one_hot(s).numpy() == 0.25, 0, seq.one_hot(s).numpy()), "put 0.25 in each"),
+    (lambda s: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_wrong_one_hot_gets_specific_feedback(answer, feedback):
+    with pytest.raises(exercises.ExerciseFailed, match=feedback):
+        exercises.check_one_hot(answer)
+
+
+def test_wrong_shuffles_get_specific_feedback():
+    with pytest.raises(exercises.ExerciseFailed, match="shuffles nothing"):
+        exercises.check_dinucleotide_shuffle(lambda s, rng: s)
+    letter_shuffle = lambda s, rng: "".join(rng.permutation(list(s)))  # noqa: E731
+    with pytest.raises(exercises.ExerciseFailed, match="must keep every count of adjacent pairs"):
+        exercises.check_dinucleotide_shuffle(letter_shuffle)
+
+
+def test_forward_strand_scan_is_told_about_the_other_strand():
+    forward = lambda s, w: motifs.best_scores(seq.one_hot([s]), w, both_strands=False)[0].item()  # noqa: E731
+    with pytest.raises(exercises.ExerciseFailed, match="reverse complement"):
+        exercises.check_pwm_scan(forward)
+
+
+def test_unwritten_stub_is_named():
+    def my_one_hot(sequence):
+        raise NotImplementedError
+    with pytest.raises(exercises.ExerciseFailed, match="my_one_hot is not written yet"):
+        exercises.check_one_hot(my_one_hot)

@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+import torch
+
+from teachbind import metrics
+
+
+def test_auroc_known_answers():
+    assert metrics.auroc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1
+    assert metrics.auroc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0
+    assert metrics.auroc([0, 1], [0.5, 0.5]) == 0.5
+    assert metrics.auroc(torch.tensor([0, 1, 0, 1]), torch.tensor([0.1, 0.4, 0.5, 0.8])) == 0.75
+
+
+def test_aupr_and_pearson_known_answers():
+    assert metrics.aupr([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1
+    assert metrics.aupr([1, 0, 0, 1], [0.9, 0.8, 0.2, 0.1]) == pytest.approx((1 + 0.5) / 2)
+    assert metrics.pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1)
+    assert metrics.pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1)
+
+
+def test_bad_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="only one class"):
+        metrics.auroc([1, 1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="3 entries but scores have 2"):
+        metrics.auroc([0, 1, 1], [0.2, 0.3])
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.auroc([0, 1], [np.nan, 0.3])
+    with pytest.raises(ValueError, match="constant"):
+        metrics.pearson([1, 1, 1], [1, 2, 3])

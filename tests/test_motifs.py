@@ -1,0 +1,122 @@
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from conftest import random_dna, requires_mirror
+from teachbind import data, motifs, seq
+
+matplotlib.use("Agg")
+
+
+def test_pwm_from_counts_and_probabilities():
+    counts = np.array([[3, 0], [1, 0], [0, 4], [0, 0]])
+    assert np.allclose(motifs.pwm_from_counts(counts), [[.75, 0], [.25, 0], [0, 1], [0, 0]])
+    assert np.allclose(motifs.pwm_from_counts(counts, pseudocount=1)[:, 1], [1 / 8, 1 / 8, 5 / 8, 1 / 8])
+    with pytest.raises(ValueError, match="column 1 has no counts"):
+        motifs.pwm_from_counts(np.array([[1, 0]] * 4))
+    with pytest.raises(ValueError, match="shape"):
+        motifs.pwm_from_counts(np.ones((3, 5)))
+    with pytest.raises(ValueError, match="column 0 .* sums to 2"):
+        motifs.pwm_from_probabilities(np.full((4, 2), 0.5))
+
+
+def test_iupac_and_information_content():
+    pwm = motifs.pwm_from_iupac("ASN")
+    assert np.allclose(pwm, [[1, 0, .25], [0, .5, .25], [0, .5, .25], [0, 0, .25]])
+    assert np.allclose(motifs.information_content(pwm), [2, 1, 0])
+    assert motifs.information_content(motifs.pwm_from_iupac("CACGTG")).sum() == pytest.approx(12)
+    with pytest.raises(ValueError, match="invalid IUPAC letter 'X' at position 2"):
+        motifs.pwm_from_iupac("ACX")
+
+
+def test_log_odds_in_bits():
+    w = motifs.log_odds(motifs.pwm_from_iupac("AN"), pseudocount=0)
+    assert w[0, 0] == pytest.approx(2) and w[0, 1] == pytest.approx(0)
+    assert np.isneginf(w[1, 0])
+    assert np.isfinite(motifs.log_odds(motifs.pwm_from_iupac("AN"))).all()
+
+
+def _brute_force_best(sequence, weights):
+    best = -np.inf
+    for strand in (sequence, seq.reverse_complement(sequence)):
+        x = seq.one_hot(strand).numpy()
+        for p in range(len(strand) - weights.shape[1] + 1):
+            best = max(best, float((weights * x[:, p:p + weights.shape[1]]).sum()))
+    return best
+
+
+def test_scan_equals_brute_force_on_both_strands(rng):
+    seqs = random_dna(rng, 12, 40)
+    weights = [rng.normal(size=(4, w)) for w in (1, 5, 12, 40)]
+    best = motifs.best_scores(seq.one_hot(seqs), weights, batch_size=5)
+    assert best.shape == (12, 4)
+    for i, s in enumerate(seqs):
+        for m, w in enumerate(weights):
+            assert best[i, m].item() == pytest.approx(_brute_force_best(s, w), abs=1e-4)
+
+
+def test_scan_marks_windows_past_the_end():
+    scores = motifs.scan(seq.one_hot(["ACGTACGT"]), [np.ones((4, 3)), np.ones((4, 8))])
+    assert scores.shape == (1, 2, 8)
+    assert torch.isfinite(scores[0, 0, :6]).all() and torch.isinf(scores[0, 0, 6:]).all()
+    assert torch.isfinite(scores[0, 1, :1]).all() and torch.isinf(scores[0, 1, 1:]).all()
+    with pytest.raises(ValueError, match="longer than the sequences"):
+        motifs.scan(seq.one_hot(["ACG"]), np.ones((4, 5)))
+
+
+def test_forward_only_scan_misses_a_reverse_strand_site():
+    weights = motifs.log_odds(motifs.pwm_from_iupac("GATAA"))
+    x = seq.one_hot(["CCCCTTATCCCC"])
+    assert motifs.best_scores(x, weights).item() > 9
+    assert motifs.best_scores(x, weights, both_strands=False).item() < 0
+
+
+@requires_mirror
+def test_read_meme_databases():
+    jaspar = motifs.read_meme(data.fetch("motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme"))
+    cisbp = motifs.read_meme(data.fetch("motifs/CISBP_1.02_Homo_sapiens.meme"))
+    rna = motifs.read_meme(data.fetch("motifs/Ray2013_rbp_RNA.meme"))
+    assert (len(jaspar), len(cisbp), len(rna)) == (879, 734, 102)
+    assert rna[0].alphabet == "RNA" and jaspar[0].alphabet == "DNA"
+    assert {m.width for m in rna} == {7, 8}
+    for m in jaspar + cisbp + rna:
+        assert np.allclose(m.probs.sum(axis=0), 1, atol=0.02)
+    ctcf = next(m for m in jaspar if m.id == "MA0139.2")
+    assert ctcf.name == "CTCF" and ctcf.width == 15
+
+
+def test_read_meme_names_the_bad_line(tmp_path):
+    bad = tmp_path / "bad.meme"
+    bad.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF M1 test\nletter-probability matrix: alength= 4 w= 2\n"
+                   "0.25 0.25 0.25 0.25\n0.5 0.5 oops 0\n")
+    with pytest.raises(ValueError, match=r"bad.meme:8: motif M1"):
+        motifs.read_meme(bad)
+
+
+@requires_mirror
+def test_jaspar_through_pyjaspar_matches_the_meme_file():
+    offline = motifs.jaspar_motifs()
+    assert len(offline) == 879
+    meme = {m.id: m for m in motifs.read_meme(data.fetch("motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme"))}
+    for m in offline[::50]:
+        assert np.allclose(m.probs, meme[m.id].probs, atol=1e-5), m.id
+
+
+def test_tomtom_names_a_noisy_motif(rng):
+    database = motifs.jaspar_motifs()
+    ctcf = next(m for m in database if m.id == "MA0139.2")
+    noisy = motifs.pwm_from_counts(np.clip(ctcf.probs + rng.normal(0, 0.05, ctcf.probs.shape), 0.01, None))
+    reverse = ctcf.probs[::-1, ::-1]
+    hits = motifs.tomtom([noisy, reverse], database)
+    best = hits.groupby("query").first()
+    assert list(best["target_name"]) == ["CTCF", "CTCF"]
+    assert (best["q_value"] < 1e-3).all()
+    assert best.loc[1, "strand"] == "-"
+
+
+def test_logo_draws_every_column():
+    ax = motifs.logo(motifs.pwm_from_iupac("TGASTCA"), title="AP-1")
+    assert len(ax.get_xticks()) == 7 and ax.get_ylim() == (0, 2)
+    with pytest.raises(ValueError, match="kind"):
+        motifs.logo(np.full((4, 2), .25), kind="height")
