@@ -9,7 +9,7 @@ from teachbind.data.registry import (
     entry,
     fetch,
     open_text,
-    registry,
+    registered,
     sha256sum,
 )
 from teachbind.data.simulate import PlantedMotifs, plant_motif
@@ -17,5 +17,5 @@ from teachbind.data.simulate import PlantedMotifs, plant_motif
 __all__ = [
     "CACHE_ENV", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError", "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "registry", "sha256sum",
+    "registered", "sha256sum",
 ]

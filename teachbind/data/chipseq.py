@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from teachbind.data.registry import fetch, open_text, registry
+from teachbind.data.registry import fetch, open_text, registered
 from teachbind.seq import dinucleotide_shuffle
 
 FOLDER = "deepbind_encode_chipseq"
@@ -22,7 +22,7 @@ HEADER = ["FoldID", "EventID", "seq", "Bound"]
 def deepbind_chipseq_experiments() -> list[str]:
     """Names of the registered DeepBind ENCODE experiments, e.g. ``'ELK1_GM12878_ELK1_(1277-1)_Stanford'``."""
     suffix = "_AC.seq.gz"
-    return sorted(p[len(FOLDER) + 1: -len(suffix)] for p in registry()
+    return sorted(p[len(FOLDER) + 1: -len(suffix)] for p in registered()
                   if p.startswith(FOLDER + "/") and p.endswith(suffix))
 
 

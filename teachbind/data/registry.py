@@ -45,7 +45,7 @@ class Entry:
 
 
 @lru_cache(maxsize=1)
-def registry() -> dict[str, Entry]:
+def registered() -> dict[str, Entry]:
     """Every registered file, by mirror path."""
     lines = files("teachbind.data").joinpath("registry.tsv").read_text().splitlines()[1:]
     entries = (Entry(*line.split("\t")) for line in lines if line)
@@ -55,10 +55,10 @@ def registry() -> dict[str, Entry]:
 def entry(path: str) -> Entry:
     """The registry entry for ``path``; ``KeyError`` listing what the folder does hold if it is not registered."""
     try:
-        return registry()[path]
+        return registered()[path]
     except KeyError:
         folder = path.split("/")[0]
-        known = sorted(p for p in registry() if p.startswith(folder + "/"))[:5]
+        known = sorted(p for p in registered() if p.startswith(folder + "/"))[:5]
         hint = f"; {folder}/ holds e.g. {', '.join(known)}" if known else ""
         raise KeyError(f"{path!r} is not a registered data file{hint}") from None
 
@@ -75,7 +75,7 @@ def sha256sum(path: str | Path) -> str:
 def mirror_dir() -> Path | None:
     """The mirror folder from ``$TEACHBIND_DATA_DIR``, or ``None`` when it is not set."""
     value = os.environ.get(MIRROR_ENV)
-    return Path(value).expanduser() if value else None
+    return Path(value).expanduser().resolve() if value else None
 
 
 def cache_dir() -> Path:

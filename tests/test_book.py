@@ -1,0 +1,128 @@
+"""The chapters as tests: committed clean, parametrised for papermill, executed at quick scale, rendered, browsed."""
+
+import ast
+import functools
+import http.server
+import os
+import threading
+
+import nbformat
+import pytest
+
+from browser import Browser, chromium_path
+from conftest import ROOT
+from teachbind import book, data
+
+OUT = ROOT / "_build" / "test"
+CHAPTERS = book.chapters()
+QUICK_TIMEOUT = 300
+
+
+@functools.cache
+def run_quick(name: str) -> dict:
+    """Execute a chapter once per test session at SCALE="quick"."""
+    return book.execute_chapter(ROOT / "nbs" / name, OUT, scale="quick", timeout=QUICK_TIMEOUT)
+
+
+def test_there_are_chapters():
+    assert [nb.name for nb in CHAPTERS][:1] == ["01_sequences.ipynb"]
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_committed_without_outputs(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    dirty = [i for i, cell in enumerate(nb.cells)
+             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
+    assert not dirty, f"{notebook.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_opens_with_a_parameters_cell(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    first = next(cell for cell in nb.cells if cell.cell_type == "code")
+    assert "parameters" in first.metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(first.source).body
+              if isinstance(node, ast.Assign)}
+    assert values.get("SCALE") == "book" and values.get("DEVICE") == "auto", values
+
+
+@pytest.mark.notebook
+@pytest.mark.timeout(QUICK_TIMEOUT + 60)
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_runs_at_quick_scale(notebook):
+    assert run_quick(notebook.name)["status"] == "ok"
+
+
+@pytest.mark.notebook
+def test_chapter_1_records_the_pwm_baseline_for_every_experiment():
+    run_quick("01_sequences.ipynb")
+    results = (OUT / "results" / "01_sequences.json").read_text()
+    recorded = __import__("json").loads(results)
+    assert sorted(recorded["pwm_auc"]) == data.deepbind_chipseq_experiments()
+    auc = recorded["pwm_auc"]
+    assert all(0.3 < value <= 1 for value in auc.values())
+    strong = [name for name in auc if name.startswith(("REST", "USF1", "USF2", "GABPA"))]
+    assert min(auc[name] for name in strong) > 0.9, "factors with strong motifs are easy for a PWM"
+    assert recorded["planted_motif_auc"] > 0.95
+
+
+@pytest.fixture(scope="session")
+def site():
+    for notebook in CHAPTERS:
+        run_quick(notebook.name)
+    stage = book.stage_site(OUT / "executed" / "nbs", OUT / "site")
+    return book.build_site(stage, OUT / "html")
+
+
+@pytest.mark.site
+@pytest.mark.timeout(QUICK_TIMEOUT * len(CHAPTERS) + 300)
+def test_site_builds_with_warnings_as_errors(site):
+    assert (site / "index.html").exists()
+    for notebook in CHAPTERS:
+        page = (site / "nbs" / f"{notebook.stem}.html").read_text()
+        assert "Traceback" not in page and 'class="output error"' not in page
+
+
+@pytest.fixture(scope="session")
+def served(site):
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+PAGE_STATE = """
+new Promise(resolve => {
+  const images = [...document.querySelectorAll("div.cell_output img")];
+  Promise.all(images.map(img => img.decode().catch(() => null))).then(() => resolve({
+    title: document.querySelector("h1")?.textContent ?? "",
+    code: document.querySelectorAll("div.cell_input pre").length,
+    images: images.map(img => ({src: img.getAttribute("src"), width: img.naturalWidth})),
+    exercises: document.querySelectorAll(".exercise").length,
+    solutions: document.querySelectorAll(".solution.dropdown").length,
+  }));
+});
+"""
+
+
+@pytest.mark.site
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
+def test_chapter_1_renders_in_a_real_browser(served):
+    browser = Browser()
+    try:
+        browser.open(f"{served}/nbs/01_sequences.html")
+        state = browser.evaluate(PAGE_STATE)
+        browser.screenshot(OUT / "screenshots" / "01_sequences.png")
+    finally:
+        browser.close()
+    assert state["title"].startswith("1. Sequences, PWMs and logos"), state
+    assert state["code"] >= 15
+    assert len(state["images"]) >= 4, "logo, scan track, baseline bars and ROC curve"
+    assert all(image["width"] > 100 for image in state["images"]), state["images"]
+    assert state["exercises"] == 3 and state["solutions"] == 3
