@@ -3,6 +3,7 @@
 import ast
 import functools
 import http.server
+import json
 import os
 import threading
 
@@ -56,8 +57,7 @@ def test_runs_at_quick_scale(notebook):
 @pytest.mark.notebook
 def test_chapter_1_records_the_pwm_baseline_for_every_experiment():
     run_quick("01_sequences.ipynb")
-    results = (OUT / "results" / "01_sequences.json").read_text()
-    recorded = __import__("json").loads(results)
+    recorded = json.loads((OUT / "results" / "01_sequences.json").read_text())
     assert sorted(recorded["pwm_auc"]) == data.deepbind_chipseq_experiments()
     auc = recorded["pwm_auc"]
     assert all(0.3 < value <= 1 for value in auc.values())
