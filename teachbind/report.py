@@ -1,7 +1,7 @@
 """Record each chapter's key results, for later chapters and for the book's reproduction page.
 
 ``record(pwm_auc={...}, n_experiments=18)`` merges the values into ``$TEACHBIND_RESULTS_DIR/<stem>.json``
-(default ``_build/results/``), where ``<stem>`` is the running notebook's file name without ``.ipynb``. The file
+(default ``_build/results/`` in the book's root), where ``<stem>`` is the running notebook's file name without ``.ipynb``. The file
 is a flat JSON object whose values are numbers or ``{name: number}`` maps.
 """
 
@@ -18,8 +18,16 @@ NOTEBOOK_ENV = "TEACHBIND_NOTEBOOK"
 
 
 def results_dir() -> Path:
-    """The folder results are written to: ``$TEACHBIND_RESULTS_DIR``, else ``_build/results``."""
-    return Path(os.environ.get(RESULTS_ENV, "_build/results"))
+    """The folder results are written to: ``$TEACHBIND_RESULTS_DIR``, else ``_build/results`` in the book's root.
+
+    The book's root is the nearest folder, from the working directory up, that holds ``_config.yml``; a chapter
+    opened in Jupyter from ``nbs/`` writes to the same place as the book build.
+    """
+    if os.environ.get(RESULTS_ENV):
+        return Path(os.environ[RESULTS_ENV])
+    here = Path.cwd().resolve()
+    root = next((folder for folder in (here, *here.parents) if (folder / "_config.yml").is_file()), here)
+    return root / "_build" / "results"
 
 
 def notebook_stem() -> str:

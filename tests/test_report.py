@@ -42,3 +42,11 @@ def test_the_notebook_must_be_known(monkeypatch):
 def test_load_names_the_missing_chapter(results):
     with pytest.raises(FileNotFoundError, match="run that chapter first"):
         report.load("99_missing")
+
+
+def test_default_folder_is_the_books_build_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(report.RESULTS_ENV, raising=False)
+    (tmp_path / "_config.yml").write_text("title: x\n")
+    (tmp_path / "nbs").mkdir()
+    monkeypatch.chdir(tmp_path / "nbs")
+    assert report.results_dir() == tmp_path.resolve() / "_build" / "results"
