@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from teachbind.plot import logo  # noqa: F401  (logos belong to plotting; re-exported for convenience)
+from teachbind.train import pick_device
 
 IUPAC = {
     "A": "A", "C": "C", "G": "G", "T": "T", "U": "T",
@@ -127,8 +128,9 @@ def _as_weight_list(weights) -> tuple[list[np.ndarray], bool]:
     return ([np.asarray(weights)] if single else [np.asarray(w) for w in weights]), single
 
 
-def _scan_batches(x: torch.Tensor, weights: list[np.ndarray], both_strands: bool, batch_size: int):
-    """Yield the ``(B, M, L)`` window scores of successive batches of ``x`` (see :func:`scan`)."""
+def _scan_batches(x: torch.Tensor, weights: list[np.ndarray], both_strands: bool, batch_size: int, device):
+    """Yield the ``(B, M, L)`` window scores of successive batches of ``x`` (see :func:`scan`), on the CPU."""
+    device = pick_device(device)
     kernel, widths = _stack_weights(weights)
     x = torch.as_tensor(x, dtype=torch.float32)
     length = x.shape[-1]
@@ -140,34 +142,38 @@ def _scan_batches(x: torch.Tensor, weights: list[np.ndarray], both_strands: bool
             rc[i, :, :w] = kernel[i, :, :w].flip(dims=(0, 1))
         kernel = torch.cat([kernel, rc])
     pad = int(widths.max()) - 1
-    outside = torch.arange(length)[None, :] > (length - widths)[:, None]
+    kernel = kernel.to(device)
+    outside = (torch.arange(length)[None, :] > (length - widths)[:, None]).to(device)
     for a in range(0, x.shape[0], batch_size):
-        out = F.conv1d(F.pad(x[a:a + batch_size], (0, pad)), kernel)
+        out = F.conv1d(F.pad(x[a:a + batch_size].to(device), (0, pad)), kernel)
         if both_strands:
             out = torch.maximum(out[:, : len(weights)], out[:, len(weights):])
-        yield out.masked_fill(outside, -math.inf)
+        yield out.masked_fill(outside, -math.inf).cpu()
 
 
 def scan(x: torch.Tensor, weights: np.ndarray | Sequence[np.ndarray], *, both_strands: bool = True,
-         batch_size: int = 1024) -> torch.Tensor:
+         batch_size: int = 1024, device: str | torch.device = "cpu") -> torch.Tensor:
     """Score every window of every sequence with one or more weight matrices.
 
     ``x``: one-hot ``(N, 4, L)``; ``weights``: one ``(4, w)`` matrix or a list of them (any widths), usually
     :func:`log_odds`. Returns ``(N, M, L)``: entry ``[n, m, p]`` is the score of motif ``m`` on the window of
     sequence ``n`` starting at ``p``; with ``both_strands``, the larger of that window's forward score and its
-    reverse-complement score. Windows that run past the sequence end are ``-inf``.
+    reverse-complement score. Windows that run past the sequence end are ``-inf``. The convolutions run on
+    ``device`` (``"auto"``: see :func:`teachbind.train.pick_device`); the result is on the CPU.
     """
     weights, _ = _as_weight_list(weights)
-    return torch.cat(list(_scan_batches(x, weights, both_strands, batch_size)))
+    return torch.cat(list(_scan_batches(x, weights, both_strands, batch_size, device)))
 
 
-def best_scores(x: torch.Tensor, weights, *, both_strands: bool = True, batch_size: int = 1024) -> torch.Tensor:
+def best_scores(x: torch.Tensor, weights, *, both_strands: bool = True, batch_size: int = 1024,
+                device: str | torch.device = "cpu") -> torch.Tensor:
     """Best window score of each sequence for each motif: :func:`scan` maximised over positions.
 
     Returns ``(N,)`` for one weight matrix, ``(N, M)`` for a list of ``M``.
     """
     weights, single = _as_weight_list(weights)
-    scores = torch.cat([s.amax(dim=-1) for s in _scan_batches(x, weights, both_strands, batch_size)])
+    batches = _scan_batches(x, weights, both_strands, batch_size, device)
+    scores = torch.cat([s.amax(dim=-1) for s in batches])
     return scores[:, 0] if single else scores
 
 

@@ -120,3 +120,11 @@ def test_logo_draws_every_column():
     assert len(ax.get_xticks()) == 7 and ax.get_ylim() == (0, 2)
     with pytest.raises(ValueError, match="kind"):
         motifs.logo(np.full((4, 2), .25), kind="height")
+
+
+def test_scan_on_the_chosen_device_returns_cpu_scores(rng):
+    x = seq.one_hot(random_dna(rng, 3, 20))
+    weights = rng.normal(size=(4, 6))
+    on_auto = motifs.best_scores(x, weights, device="auto")
+    assert on_auto.device.type == "cpu"
+    assert torch.allclose(on_auto, motifs.best_scores(x, weights), atol=1e-4)
