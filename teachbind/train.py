@@ -103,7 +103,7 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
         row = {"epoch": epoch, "train_loss": total / len(x)}
         if valid is not None:
             predictions = predict(model, valid[0], batch_size=max(batch_size, 1024), device=device, amp=amp)
-            row["valid_loss"] = float(loss_fn(predictions, valid[1].float().cpu()))
+            row["valid_loss"] = float(loss_fn(predictions, valid[1].cpu()))
             score = -row["valid_loss"]
             if metric is not None:
                 row[f"valid_{metric_name}"] = score = metric(valid[1], predictions)
