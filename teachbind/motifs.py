@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from teachbind.plot import logo  # noqa: F401  (logos belong to plotting; re-exported for convenience)
+from teachbind.seq import get_alphabet
 from teachbind.train import pick_device
 
 IUPAC = {
@@ -43,7 +44,7 @@ class Motif:
 
     @property
     def consensus(self) -> str:
-        letters = "ACGT" if self.alphabet == "DNA" else "ACGU"
+        letters = get_alphabet(self.alphabet).letters
         return "".join(letters[i] for i in self.probs.argmax(axis=0))
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from teachbind.metrics import roc_curve
+from teachbind.seq import get_alphabet
 
 
 def logo(probs: np.ndarray, *, alphabet: str = "DNA", kind: str = "information", title: str | None = None,
@@ -22,7 +23,7 @@ def logo(probs: np.ndarray, *, alphabet: str = "DNA", kind: str = "information",
     from teachbind.motifs import information_content
 
     probs = np.asarray(probs, dtype=np.float64)
-    letters = list("ACGT" if alphabet == "DNA" else "ACGU")
+    letters = list(get_alphabet(alphabet).letters)
     if kind == "information":
         heights, ylabel = probs * information_content(probs)[None, :], "bits"
     elif kind == "probability":

@@ -166,6 +166,22 @@ def _codes_from_one_hot(x: torch.Tensor) -> np.ndarray:
     return codes
 
 
+def decode_codes(codes: np.ndarray, lengths: np.ndarray | None = None, alphabet: str | Alphabet = "DNA"
+                 ) -> list[str]:
+    """Sequences from integer codes, the inverse of :func:`encode`.
+
+    ``codes`` is uint8, either ``(N, L)`` or concatenated ``(sum(lengths),)`` with ``lengths`` ``(N,)``; codes 0-3
+    are the alphabet's letters and 4 is ``N``.
+    """
+    codes = np.asarray(codes, dtype=np.uint8)
+    if lengths is None:
+        lengths = np.full(codes.shape[0], codes.shape[1] if codes.ndim == 2 else 0, dtype=np.int64)
+    letters = np.frombuffer((get_alphabet(alphabet).letters + "N").encode(), dtype=np.uint8)
+    text = letters[codes.reshape(-1)].tobytes().decode("ascii")
+    ends = np.cumsum(lengths)
+    return [text[end - n:end] for end, n in zip(ends.tolist(), np.asarray(lengths).tolist())]
+
+
 def decode(x: torch.Tensor, alphabet: str | Alphabet = "DNA") -> list[str] | str:
     """Sequences from a one-hot tensor ``(N, 4, L)`` (a list) or ``(4, L)`` (a string).
 
@@ -174,9 +190,7 @@ def decode(x: torch.Tensor, alphabet: str | Alphabet = "DNA") -> list[str] | str
     alphabet = get_alphabet(alphabet)
     x = torch.as_tensor(x)
     single = x.ndim == 2
-    codes = _codes_from_one_hot(x[None] if single else x)
-    letters = np.frombuffer((alphabet.letters + "N").encode(), dtype=np.uint8)[codes]
-    seqs = [row.tobytes().decode() for row in letters]
+    seqs = decode_codes(_codes_from_one_hot(x[None] if single else x), alphabet=alphabet)
     return seqs[0] if single else seqs
 
 
@@ -324,10 +338,7 @@ def dinucleotide_shuffle(seqs, seed: int | np.random.Generator | None = None, al
     seqs = _as_list(seqs)
     codes, lengths = encode(seqs, alphabet)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    shuffled = _shuffle_batch(codes, offsets, _seed_int(seed))
-    letters = np.frombuffer((alphabet.letters + "N").encode(), dtype=np.uint8)[shuffled]
-    text = letters.tobytes().decode("ascii")
-    out = [text[offsets[i]:offsets[i + 1]] for i in range(len(seqs))]
+    out = decode_codes(_shuffle_batch(codes, offsets, _seed_int(seed)), lengths, alphabet)
     return out[0] if single else out
 
 

@@ -11,7 +11,6 @@ import os
 import random
 import time
 from collections.abc import Callable
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 Tensors = tuple[torch.Tensor, torch.Tensor]
-TrainData = Union[Tensors, Callable[[int], Tensors]]
+TrainData = Tensors | Callable[[int], Tensors]
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:

@@ -57,6 +57,13 @@ def test_decode_round_trip(rng):
     assert seq.decode(seq.one_hot("GAUUACA", "RNA"), "RNA") == "GAUUACA"
 
 
+def test_decode_codes_inverts_encode_for_ragged_batches():
+    seqs = ["ACGUN", "G", "uuag"]
+    codes, lengths = seq.encode(seqs, "RNA")
+    assert seq.decode_codes(codes, lengths, "RNA") == ["ACGUN", "G", "UUAG"]
+    assert seq.decode_codes(codes[:4].reshape(2, 2)) == ["AC", "GT"], "DNA letters by default"
+
+
 def test_reverse_complement_strings_and_tensors(rng):
     assert seq.reverse_complement("AACGTN") == "NACGTT"
     assert seq.reverse_complement("aacg") == "cgtt"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from teachbind.motifs import Motif
+from teachbind.seq import decode_codes
 
 
 @dataclass
@@ -20,11 +21,6 @@ class PlantedMotifs:
     starts: np.ndarray
     strands: np.ndarray
     motif: Motif
-
-
-def _letters(codes: np.ndarray) -> list[str]:
-    text = np.frombuffer(b"ACGT", dtype=np.uint8)[codes]
-    return [row.tobytes().decode() for row in text]
 
 
 def plant_motif(motif: Motif, n: int, length: int = 101, *, fraction_bound: float = 0.5, gc: float = 0.5,
@@ -55,4 +51,4 @@ def plant_motif(motif: Motif, n: int, length: int = 101, *, fraction_bound: floa
         start = int(rng.integers(0, length - width + 1))
         codes[i, start:start + width] = site
         starts[i], strands[i] = start, strand
-    return PlantedMotifs(_letters(codes), labels, starts, strands, motif)
+    return PlantedMotifs(decode_codes(codes), labels, starts, strands, motif)
