@@ -111,3 +111,69 @@ def check_pwm_scan(fn: Callable[[str, np.ndarray], float]) -> None:
                 f"got {got:.4f}.{hint}"
             )
     _passed("pwm_scan", len(cases))
+
+
+def _small_deepbind(seed: int):
+    from teachbind.models import DeepBind
+
+    torch.manual_seed(seed)
+    return DeepBind(n_motifs=4, motif_width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
+                    dense_init_scale=1.0).eval()
+
+
+def check_both_strands(fn: Callable[[Callable, torch.Tensor], torch.Tensor]) -> None:
+    """Check ``fn(strand_score, x) -> (N,)``: a double-stranded score, the larger of ``strand_score`` on the
+    one-hot sequences ``x`` ``(N, 4, L)`` and on their reverse complements."""
+    rng = np.random.default_rng(3)
+    cases = 0
+    for seed, length in ((0, 12), (1, 30), (2, 101)):
+        model = _small_deepbind(seed)
+        x = seq.one_hot(["".join(rng.choice(list("ACGT"), length)) for _ in range(8)])
+        with torch.no_grad():
+            got = _as_array(_call(fn, f"model.strand_score, x of shape {tuple(x.shape)}", model.strand_score, x))
+            expected = model(x).numpy()
+            forward = model.strand_score(x).numpy()
+            reverse_only = model.strand_score(x.flip(2)).numpy()
+        cases += 1
+        if got.shape != expected.shape:
+            raise ExerciseFailed(f"for x of shape {tuple(x.shape)} the result has shape {got.shape}, expected "
+                                 f"{expected.shape}: one score per sequence")
+        if not np.allclose(got, expected, atol=1e-5):
+            hint = ""
+            if np.allclose(got, forward, atol=1e-5):
+                hint = " That is the forward strand alone: also score the reverse complement."
+            elif np.allclose(got, np.maximum(forward, reverse_only), atol=1e-5):
+                hint = (" You reversed the positions but did not complement the letters: with channels A, C, G, T, "
+                        "flip dimension 1 (channels) as well as dimension 2 (positions).")
+            elif np.allclose(got, (forward + model.strand_score(x.flip(1, 2)).numpy()) / 2, atol=1e-5):
+                hint = " That is the mean of the strands: DeepBind keeps the larger (torch.maximum)."
+            raise ExerciseFailed(f"scores for {length}-nt sequences: expected {np.round(expected[:3], 4).tolist()}..., "
+                                 f"got {np.round(got[:3], 4).tolist()}....{hint}")
+    _passed("both_strands", cases)
+
+
+def check_mutation_map(fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]) -> None:
+    """Check ``fn(model, x) -> (4, L)``: for one one-hot sequence ``x`` ``(4, L)``, the change of the model's
+    output when each position is changed to each letter (0 at the sequence's own letters)."""
+    from teachbind.interpret import ism
+
+    rng = np.random.default_rng(4)
+    for seed, length in ((0, 10), (1, 25)):
+        model = _small_deepbind(seed)
+        sequence = "".join(rng.choice(list("ACGT"), length))
+        x = seq.one_hot(sequence)
+        with torch.no_grad():
+            got = _as_array(_call(fn, f"model, one_hot({sequence!r})", model, x))
+        expected = ism(model, x[None], device="cpu")[0].numpy()
+        if got.shape != expected.shape:
+            raise ExerciseFailed(f"the map of a {length}-nt sequence has shape {got.shape}, expected {expected.shape}")
+        if not np.allclose(got, expected, atol=1e-4):
+            if np.allclose(got, -expected, atol=1e-4):
+                hint = " The signs are flipped: record mutant minus wild type."
+            elif not np.allclose(got[x.numpy() == 1], 0, atol=1e-6):
+                hint = " At the sequence's own letter nothing changes: that entry must be 0."
+            else:
+                b, i = np.unravel_index(np.abs(got - expected).argmax(), got.shape)
+                hint = f" The first big difference: letter {'ACGT'[b]} at position {i}."
+            raise ExerciseFailed(f"the mutation map of {sequence!r} is wrong.{hint}")
+    _passed("mutation_map", 2)

@@ -31,12 +31,14 @@ IUPAC = {
 
 @dataclass
 class Motif:
-    """A named PWM: ``probs`` has shape ``(4, w)``, channels A, C, G, T (or U for RNA motifs)."""
+    """A named PWM: ``probs`` has shape ``(4, w)``, channels A, C, G, T (or U for RNA motifs); ``sites`` is the
+    number of aligned sites it was counted from, where known."""
 
     id: str
     name: str
     probs: np.ndarray
     alphabet: str = "DNA"
+    sites: int | None = None
 
     @property
     def width(self) -> int:
@@ -274,3 +276,46 @@ def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     out = np.empty_like(q)
     out[order] = np.minimum(q, 1.0)
     return out
+
+
+def choose_motif(x: torch.Tensor, labels, candidates: Sequence[Motif], *, both_strands: bool = True,
+                 batch_size: int = 1024, device: str | torch.device = "cpu") -> tuple[Motif, np.ndarray]:
+    """The PWM baseline of Chapter 1: the candidate whose best log-odds scan score separates ``labels`` best.
+
+    ``x``: one-hot ``(N, 4, L)`` training sequences, ``labels`` ``(N,)``. Returns the chosen motif and every
+    candidate's training AUROC ``(M,)``.
+    """
+    from teachbind.metrics import auroc_columns
+
+    weights = [log_odds(m.probs) for m in candidates]
+    scores = best_scores(x, weights, both_strands=both_strands, batch_size=batch_size, device=device)
+    aurocs = auroc_columns(labels, scores)
+    return candidates[int(np.argmax(aurocs))], aurocs
+
+
+def motifs_from_activations(x: torch.Tensor, activations: torch.Tensor, width: int, *, threshold: float = 0.5,
+                            pseudocount: float = 0.1, alphabet: str = "DNA") -> list[Motif]:
+    """Turn convolutional filters into PWMs by aligning the windows that activate them.
+
+    ``x``: the one-hot input the filters scanned, ``(N, 4, L)`` (already padded if the model pads);
+    ``activations``: their outputs ``(N, F, L - width + 1)``, position ``p`` covering ``x[:, :, p:p + width]``.
+    For each filter, each sequence contributes the window of its highest activation if that activation exceeds
+    ``threshold`` times the filter's highest activation over all sequences (DeepBind and Basset align windows
+    this way). The aligned windows' letter counts plus ``pseudocount`` become the probabilities. Returns one
+    :class:`Motif` per filter, id ``filter<k>``, with its number of ``sites``; a filter that never activates has
+    0 sites and a uniform PWM: leave such filters out of motif comparisons, where a flat matrix matches anything.
+    """
+    if activations.shape[0] != x.shape[0] or activations.shape[-1] != x.shape[-1] - width + 1:
+        raise ValueError(f"activations {tuple(activations.shape)} do not match inputs {tuple(x.shape)} "
+                         f"scanned with width {width}")
+    best, where = activations.max(dim=-1)
+    windows = x.unfold(2, width, 1)
+    found = []
+    for k in range(activations.shape[1]):
+        ceiling = float(best[:, k].max())
+        keep = (best[:, k] > threshold * ceiling) & (best[:, k] > 0) if ceiling > 0 else torch.zeros_like(best[:, k],
+                                                                                                         dtype=bool)
+        rows = torch.nonzero(keep).squeeze(1)
+        counts = windows[rows, :, where[rows, k]].sum(dim=0).double().numpy() + pseudocount
+        found.append(Motif(f"filter{k}", f"filter{k}", counts / counts.sum(axis=0), alphabet, sites=len(rows)))
+    return found

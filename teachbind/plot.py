@@ -81,3 +81,61 @@ def training_curves(history: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Ax
         twin.legend(loc="center right", fontsize=8)
     ax.legend(loc="upper right", fontsize=8)
     return ax
+
+
+def importance(effects: np.ndarray) -> np.ndarray:
+    """Per-position importance of a mutation map ``(4, L)``: how far the worst substitution lowers the score,
+    ``max(0, -min_b effects[b, i])``, shape ``(L,)``."""
+    return np.maximum(0.0, -np.asarray(effects).min(axis=0))
+
+
+def mutation_map(effects: np.ndarray, sequence: str, *, alphabet: str = "DNA", title: str | None = None,
+                 window: tuple[int, int] | None = None) -> plt.Figure:
+    """DeepBind's mutation map: the sequence as a logo whose letter heights show each position's importance
+    (:func:`importance`), above a heat map of every substitution's effect (``effects`` ``(4, L)``, e.g. one
+    sequence of :func:`teachbind.interpret.ism`; blue lowers the score, red raises it). ``window=(start, end)``
+    (0-based, end exclusive) shows part of the sequence."""
+    effects = np.asarray(effects, dtype=np.float64)
+    start, end = window or (0, effects.shape[1])
+    effects, sequence = effects[:, start:end], sequence[start:end]
+    letters = get_alphabet(alphabet).letters
+    onehot = np.array([[1.0 if s.upper() == letter else 0.0 for s in sequence] for letter in letters])
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.16 * len(sequence)), 2.8), sharex=True,
+                                      gridspec_kw={"height_ratios": [1, 1.2]})
+    logo(onehot * importance(effects)[None, :], alphabet=alphabet, kind="weight", ax=top)
+    top.set_ylabel("importance")
+    limit = float(np.abs(effects).max()) or 1.0
+    image = bottom.imshow(effects, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
+                          extent=(-0.5, len(sequence) - 0.5, 3.5, -0.5), interpolation="nearest")
+    bottom.set_yticks(range(4))
+    bottom.set_yticklabels(list(letters))
+    ticks = list(range(0, len(sequence), 10))
+    bottom.set_xticks(ticks)
+    bottom.set_xticklabels([t + start + 1 for t in ticks], fontsize=7)
+    bottom.set_xlabel("position")
+    fig.colorbar(image, ax=[top, bottom], fraction=0.025, pad=0.01, label="change in score")
+    if title:
+        top.set_title(title, fontsize=10)
+    return fig
+
+
+def calibration(table: pd.DataFrame, *, x: str = "learning_rate", hue: str = "hidden", score: str = "mean",
+                ax: plt.Axes | None = None) -> plt.Axes:
+    """A random-search calibration (:func:`teachbind.train.calibrate`'s table): each candidate's cross-validated
+    ``score`` against hyperparameter ``x`` (log scale), coloured by ``hue``, with each fold's score as a dot."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    folds = [c for c in table.columns if c.startswith("fold_")]
+    for value, group in table.groupby(hue):
+        line = ax.scatter(group[x], group[score], s=40, label=f"{hue} = {value}", zorder=3)
+        for fold in folds:
+            ax.scatter(group[x], group[fold], s=8, color=line.get_facecolor(), alpha=0.5, zorder=2)
+    best = table.loc[table[score].idxmax()]
+    ax.scatter([best[x]], [best[score]], s=160, facecolors="none", edgecolors="black", label="chosen", zorder=4)
+    ax.set_xscale("log")
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(f"cross-validated {score}")
+    ax.legend(fontsize=8, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax

@@ -77,7 +77,8 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
     examples once in a random order, in batches of ``batch_size``. With ``valid`` data, the loss (and
     ``metric(y, predictions)``, higher is better, if given) is measured after each epoch; training stops after
     ``patience`` epochs without improvement of the validation loss (or of the metric, when one is given), and the
-    model keeps the weights of its best epoch. History columns: ``epoch``, ``train_loss``, ``valid_loss``,
+    model keeps the weights of its best epoch. Training stops at once if the loss becomes NaN or infinite (the
+    learning rate is too high). History columns: ``epoch``, ``train_loss``, ``valid_loss``,
     ``valid_<metric_name>``, ``seconds``.
     """
     device = pick_device(device)
@@ -100,6 +101,9 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
             optimizer.step()
             total += loss.item() * len(batch)
         row = {"epoch": epoch, "train_loss": total / len(x)}
+        if not np.isfinite(row["train_loss"]):
+            rows.append({**row, "seconds": time.perf_counter() - start})
+            break
         if valid is not None:
             predictions = predict(model, valid[0], batch_size=max(batch_size, 1024), device=device, amp=amp)
             row["valid_loss"] = float(loss_fn(predictions, valid[1].cpu()))
@@ -118,3 +122,52 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
     if best_state is not None:
         model.load_state_dict(best_state)
     return pd.DataFrame(rows)
+
+
+Space = dict[str, Callable[[np.random.Generator], object]]
+
+
+def loguniform(low: float, high: float) -> Callable[[np.random.Generator], float]:
+    """A sampler for :func:`sample_hyperparameters`: values spread evenly on a log scale between ``low`` and ``high``."""
+    return lambda rng: float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
+def uniform(low: float, high: float) -> Callable[[np.random.Generator], float]:
+    """A sampler for :func:`sample_hyperparameters`: uniform between ``low`` and ``high``."""
+    return lambda rng: float(rng.uniform(low, high))
+
+
+def choice(*options) -> Callable[[np.random.Generator], object]:
+    """A sampler for :func:`sample_hyperparameters`: one of ``options``, each equally likely (repeat one to favour it)."""
+    return lambda rng: options[int(rng.integers(len(options)))]
+
+
+def sample_hyperparameters(space: Space, n: int, seed: int = 0) -> list[dict]:
+    """Draw ``n`` hyperparameter sets from ``space`` (name → sampler) for a random search (Bergstra & Bengio 2012)."""
+    rng = np.random.default_rng(seed)
+    return [{name: draw(rng) for name, draw in space.items()} for _ in range(n)]
+
+
+def kfold(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Split ``range(n)`` at random into ``k`` folds; returns ``k`` pairs (training indices, held-out indices)."""
+    if not 2 <= k <= n:
+        raise ValueError(f"k-fold cross-validation needs 2 <= k <= n, got k={k}, n={n}")
+    folds = np.array_split(np.random.default_rng(seed).permutation(n), k)
+    return [(np.sort(np.concatenate(folds[:i] + folds[i + 1:])), np.sort(folds[i])) for i in range(k)]
+
+
+def calibrate(score: Callable[[dict, np.ndarray, np.ndarray], float], candidates: list[dict], n: int, *,
+              folds: int = 3, seed: int = 0, progress: bool = True) -> pd.DataFrame:
+    """Random-search calibration with k-fold cross-validation, as DeepBind chose its hyperparameters.
+
+    ``score(params, train_index, valid_index)`` trains a model with ``params`` on the examples ``train_index`` of
+    ``n`` and returns a held-out score (higher is better). Every candidate sees the same folds. Returns one row per
+    candidate, best first: its parameters, ``fold_<i>`` scores, and their ``mean`` and ``std``.
+    """
+    splits = kfold(n, folds, seed)
+    rows = []
+    for i, params in enumerate(tqdm(candidates, desc="calibration", disable=not progress, leave=False)):
+        scores = [score(params, train_index, valid_index) for train_index, valid_index in splits]
+        rows.append({"candidate": i, **params, **{f"fold_{f}": s for f, s in enumerate(scores)},
+                     "mean": float(np.mean(scores)), "std": float(np.std(scores))})
+    return pd.DataFrame(rows).sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)

@@ -12,10 +12,11 @@ from teachbind.data.registry import (
     registered,
     sha256sum,
 )
+from teachbind.data.rnacompete import clip_and_scale, load_rnacompete, rnacompete_proteins
 from teachbind.data.simulate import PlantedMotifs, plant_motif
 
 __all__ = [
     "CACHE_ENV", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError", "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "registered", "sha256sum",
+    "clip_and_scale", "load_rnacompete", "registered", "rnacompete_proteins", "sha256sum",
 ]

@@ -1,0 +1,5 @@
+"""The book's models, one module each; every constructor takes the paper's hyperparameters with its values as defaults."""
+
+from teachbind.models.deepbind import DeepBind
+
+__all__ = ["DeepBind"]

@@ -1,0 +1,167 @@
+"""DeepBind (Alipanahi et al. 2015), introduced in Chapter 2 (``nbs/02_deepbind.ipynb``).
+
+A DeepBind model scores a sequence ``s`` as ``f(s) = net(pool(rect(conv(pad(s)))))``: scan it with motif detectors,
+keep what rises above each detector's learned threshold, pool over positions, and map the pooled scores to one
+number with a linear layer (optionally behind a hidden layer of ReLU units).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+POOLINGS = ("max", "maxavg")
+TASKS = ("classification", "regression")
+
+
+class DeepBind(nn.Module):
+    """DeepBind: ``(N, 4, L)`` one-hot sequences → ``(N,)`` scores.
+
+    The scores are logits for ``task="classification"`` (train with ``BCEWithLogitsLoss``) and binding
+    intensities for ``task="regression"`` (train with ``MSELoss``); the task only documents intent, the network
+    is the same. Arguments are the paper's hyperparameters, defaulting to its released ChIP-seq models:
+
+    - ``n_motifs`` detectors of width ``motif_width`` (16 and 24 for ChIP-seq; RNAcompete models used 16 and 16).
+    - The input is padded with ``motif_width - 1`` positions of "any base" (0.25 in each channel) on both
+      sides, so a detector also sees sites that hang over either end; the scan has ``L + motif_width - 1``
+      positions.
+    - Rectification ``max(0, x - b_k)`` with a learned threshold ``b_k`` per detector.
+    - ``pooling``: ``"max"`` (the best site) or ``"maxavg"`` (best site and mean over positions, concatenated;
+      the paper's "allpool", used for RNAcompete).
+    - ``hidden``: 0 (pooled scores straight to the output) or the number of ReLU units in one hidden layer (32).
+    - ``dropout``: applied to the input of the last layer; the paper drew it from {0, 0.25, 0.5}.
+    - ``both_strands``: score the sequence and its reverse complement and keep the larger output (DNA);
+      ``False`` for RNA, which is single-stranded.
+    - ``conv_init_scale`` and ``dense_init_scale``: the standard deviation of the initial weights; the paper's
+      calibration drew them log-uniformly from [1e-7, 1e-3] and [1e-5, 1e-2].
+    """
+
+    def __init__(self, n_motifs: int = 16, motif_width: int = 24, *, pooling: str = "max", hidden: int = 32,
+                 dropout: float = 0.5, both_strands: bool = True, task: str = "classification",
+                 conv_init_scale: float = 1e-3, dense_init_scale: float = 1e-2):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        self.motif_width, self.pooling, self.both_strands, self.task = motif_width, pooling, both_strands, task
+        self.motifs = nn.Parameter(torch.randn(n_motifs, 4, motif_width) * conv_init_scale)
+        self.thresholds = nn.Parameter(torch.zeros(n_motifs))
+        pooled = n_motifs * (2 if pooling == "maxavg" else 1)
+        self.hidden = nn.Linear(pooled, hidden) if hidden else None
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden or pooled, 1)
+        for layer in (self.hidden, self.output):
+            if layer is not None:
+                nn.init.normal_(layer.weight, std=dense_init_scale)
+                nn.init.zeros_(layer.bias)
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 4, L)`` → ``(N, 4, L + 2 (m - 1))``: ``m - 1`` columns of 0.25 on each side."""
+        if x.shape[-1] < self.motif_width:
+            raise ValueError(f"sequences of {x.shape[-1]} nt are shorter than the motif width "
+                             f"({self.motif_width} nt); DeepBind needs at least one whole window")
+        return F.pad(x, (self.motif_width - 1, self.motif_width - 1), value=0.25)
+
+    def scan(self, x: torch.Tensor) -> torch.Tensor:
+        """Rectified detector scores of the forward strand: ``(N, 4, L)`` → ``(N, n_motifs, L + m - 1)``."""
+        return F.relu(F.conv1d(self.pad(x), self.motifs) - self.thresholds[:, None])
+
+    def strand_score(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's output for one strand: ``(N, 4, L)`` → ``(N,)``."""
+        rectified = self.scan(x)
+        pooled = rectified.amax(dim=-1)
+        if self.pooling == "maxavg":
+            pooled = torch.cat([pooled, rectified.mean(dim=-1)], dim=1)
+        if self.hidden is not None:
+            pooled = F.relu(self.hidden(pooled))
+        return self.output(self.dropout(pooled)).squeeze(-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 3 or x.shape[1] != 4:
+            raise ValueError(f"DeepBind expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+        score = self.strand_score(x)
+        if self.both_strands:
+            score = torch.maximum(score, self.strand_score(x.flip(1, 2)))
+        return score
+
+
+def sgd(model: DeepBind, *, learning_rate: float, momentum: float, conv_weight_decay: float,
+        dense_weight_decay: float) -> torch.optim.SGD:
+    """DeepBind's optimiser: SGD with momentum; weight decay on the motif detectors and on the dense weights,
+    none on the thresholds and biases."""
+    dense = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias") or name == "thresholds"]
+    return torch.optim.SGD([
+        {"params": [model.motifs], "weight_decay": conv_weight_decay},
+        {"params": dense, "weight_decay": dense_weight_decay},
+        {"params": biases, "weight_decay": 0.0},
+    ], lr=learning_rate, momentum=momentum)
+
+
+def search_space(task: str = "classification") -> dict:
+    """The paper's calibration ranges, as samplers for :func:`teachbind.train.sample_hyperparameters`.
+
+    Optimiser: learning rate log-uniform in [5e-4, 5e-2], momentum in [0.95, 0.99]; weight decay log-uniform
+    (detectors [1e-15, 1e-3], dense [1e-10, 1e-3]); initial weight scale log-uniform (detectors [1e-7, 1e-3],
+    dense [1e-5, 1e-2]); dropout from {0, 0, 0.25, 0.5} (DeepBind's configuration files list 0 twice); no hidden
+    layer or 32 units. Classification models use max pooling; regression models also try max+avg pooling.
+    """
+    from teachbind.train import choice, loguniform, uniform
+
+    return {
+        "learning_rate": loguniform(5e-4, 5e-2),
+        "momentum": uniform(0.95, 0.99),
+        "conv_weight_decay": loguniform(1e-15, 1e-3),
+        "dense_weight_decay": loguniform(1e-10, 1e-3),
+        "conv_init_scale": loguniform(1e-7, 1e-3),
+        "dense_init_scale": loguniform(1e-5, 1e-2),
+        "dropout": choice(0.0, 0.0, 0.25, 0.5),
+        "hidden": choice(0, 32),
+        "pooling": choice("max") if task == "classification" else choice("max", "maxavg"),
+    }
+
+
+OPTIMISER_KEYS = ("learning_rate", "momentum", "conv_weight_decay", "dense_weight_decay")
+
+
+def build(params: dict, **fixed) -> tuple[DeepBind, torch.optim.SGD]:
+    """A fresh :class:`DeepBind` and its :func:`sgd` optimiser from one calibration candidate ``params``
+    (see :func:`search_space`); ``fixed`` holds the other constructor arguments (width, strands, task)."""
+    model = DeepBind(**{k: v for k, v in params.items() if k not in OPTIMISER_KEYS}, **fixed)
+    return model, sgd(model, **{k: params[k] for k in OPTIMISER_KEYS})
+
+
+def held_out_score(task: str, labels: torch.Tensor, predictions: torch.Tensor) -> float:
+    """The calibration score: AUROC for classification, Pearson r for regression. A model whose predictions
+    are constant or not finite (it never learned, or diverged) scores chance: 0.5 and 0."""
+    from teachbind.metrics import auroc, pearson
+
+    chance = 0.5 if task == "classification" else 0.0
+    predictions = predictions.double()
+    if not torch.isfinite(predictions).all() or predictions.std() < 1e-9:
+        return chance
+    return auroc(labels, predictions) if task == "classification" else pearson(labels, predictions)
+
+
+def fit_deepbind(params: dict, train, valid=None, *, epochs: int, batch_size: int = 64, seed: int = 0,
+                 device: str | torch.device = "auto", progress: bool = False, **fixed):
+    """Build DeepBind from a calibration candidate ``params`` (:func:`build`) and train it with its SGD for
+    ``epochs`` epochs of batch 64, the paper's batch size.
+
+    ``train`` and ``valid`` are as in :func:`teachbind.train.fit` (``train`` may be a function of the epoch that
+    makes fresh shuffled negatives). The loss is binary cross-entropy on the logits for
+    ``task="classification"`` and mean squared error for ``"regression"``. With ``valid``, the held-out score
+    (:func:`held_out_score`) is measured each epoch and the best epoch's weights are kept. Returns the model
+    and :func:`teachbind.train.fit`'s history.
+    """
+    from teachbind.train import fit, seed_everything
+
+    seed_everything(seed)
+    model, optimizer = build(params, **fixed)
+    loss = F.binary_cross_entropy_with_logits if model.task == "classification" else F.mse_loss
+    history = fit(model, train, valid, loss_fn=loss, optimizer=optimizer, max_epochs=epochs,
+                  batch_size=batch_size, patience=None, metric=lambda y, p: held_out_score(model.task, y, p),
+                  metric_name="score", device=device, seed=seed, progress=progress)
+    return model, history
