@@ -1,18 +1,27 @@
-"""Speed of the sequence primitives, each beside a plain-Python baseline measured in the same run.
+"""Speed of the sequence primitives and of DeepBind training, each beside a baseline measured in the same run.
 
-Usage: .venv/bin/python scripts/benchmark.py [--sequences 1000000] [--length 101]
+Usage: .venv/bin/python scripts/benchmark.py [--sequences 1000000] [--length 101] [--training 20000]
+                                             [--device auto]
 
-Both teachbind kernels run on one core (they are single-threaded numba loops). The Python baselines are timed on
-a subset and their rate extrapolated, which the table says.
+The teachbind sequence kernels run on one core (they are single-threaded numba loops); their Python baselines are
+timed on a subset and their rate extrapolated, which the table says. DeepBind training (Chapter 2) runs one epoch
+of batch-64 SGD over ``--training`` sequences on ``--device``, once with :func:`teachbind.train.fit` (the data kept
+on the device as one tensor, batches indexed from it) and once with the usual per-sample ``Dataset`` and
+``DataLoader``, same model, same optimiser, same data; on the CPU both use one thread.
 """
 
 import argparse
 import time
 
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset
+
 import numpy as np
 import torch
 
 from teachbind import seq
+from teachbind.models import DeepBind
+from teachbind.train import fit, pick_device
 
 
 def timed(fn, *args, repeat=3):
@@ -63,10 +72,54 @@ def shuffle_python(sequence, rng):
     return "".join(walk)
 
 
+class PerSample(Dataset):
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def _deepbind_and_sgd(device):
+    torch.manual_seed(0)
+    model = DeepBind(conv_init_scale=1e-3, dense_init_scale=1e-2).to(device)
+    return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.98)
+
+
+def train_with_fit(x, y, device):
+    model, optimizer = _deepbind_and_sgd(device)
+    fit(model, (x, y), loss_fn=F.binary_cross_entropy_with_logits, optimizer=optimizer, max_epochs=1,
+        batch_size=64, patience=None, device=device, progress=False)
+    _synchronize(device)
+
+
+def train_with_dataloader(x, y, device):
+    model, optimizer = _deepbind_and_sgd(device)
+    model.train()
+    for xb, yb in DataLoader(PerSample(x, y), batch_size=64, shuffle=True):
+        xb, yb = xb.to(device), yb.to(device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = F.binary_cross_entropy_with_logits(model(xb).float(), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    _synchronize(device)
+
+
+def _synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sequences", type=int, default=1_000_000)
     parser.add_argument("--length", type=int, default=101)
+    parser.add_argument("--training", type=int, default=20_000, help="sequences in the DeepBind training epoch")
+    parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -87,6 +140,14 @@ def main():
     python = timed(lambda s: [shuffle_python(x, rng) for x in s], seqs[:2_000], repeat=1) * n_shuffle / 2_000
     rows.append((f"dinucleotide_shuffle, {n_shuffle:,} x {args.length} nt", n_shuffle, fast,
                  "Altschul-Erickson in Python (2,000 timed, scaled)", python))
+
+    device = pick_device(args.device)
+    x, y = seq.one_hot(seqs[: args.training]), torch.from_numpy(rng.integers(0, 2, args.training).astype(np.float32))
+    train_with_fit(x[:256], y[:256], device)
+    fast = timed(train_with_fit, x, y, device)
+    loader = timed(train_with_dataloader, x, y, device)
+    rows.append((f"DeepBind epoch, {args.training:,} seq, {device.type}", args.training, fast,
+                 "per-sample Dataset + DataLoader, same epoch", loader))
 
     print(f"{'task':44} {'teachbind':>11} {'baseline':>11} {'speed-up':>9}  throughput")
     for task, n, fast, _, baseline in rows:

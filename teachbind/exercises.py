@@ -134,6 +134,7 @@ def check_both_strands(fn: Callable[[Callable, torch.Tensor], torch.Tensor]) -> 
             expected = model(x).numpy()
             forward = model.strand_score(x).numpy()
             reverse_only = model.strand_score(x.flip(2)).numpy()
+            mean = (forward + model.strand_score(x.flip(1, 2)).numpy()) / 2
         cases += 1
         if got.shape != expected.shape:
             raise ExerciseFailed(f"for x of shape {tuple(x.shape)} the result has shape {got.shape}, expected "
@@ -145,7 +146,7 @@ def check_both_strands(fn: Callable[[Callable, torch.Tensor], torch.Tensor]) -> 
             elif np.allclose(got, np.maximum(forward, reverse_only), atol=1e-5):
                 hint = (" You reversed the positions but did not complement the letters: with channels A, C, G, T, "
                         "flip dimension 1 (channels) as well as dimension 2 (positions).")
-            elif np.allclose(got, (forward + model.strand_score(x.flip(1, 2)).numpy()) / 2, atol=1e-5):
+            elif np.allclose(got, mean, atol=1e-5):
                 hint = " That is the mean of the strands: DeepBind keeps the larger (torch.maximum)."
             raise ExerciseFailed(f"scores for {length}-nt sequences: expected {np.round(expected[:3], 4).tolist()}..., "
                                  f"got {np.round(got[:3], 4).tolist()}....{hint}")

@@ -33,6 +33,7 @@ def ism(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024, devi
         mutants[torch.arange(4 * length), :, positions] = letters.repeat(length, 1)
         scores = predict(model, mutants, batch_size=batch_size, device=device, amp=False)
         effects[i] = scores.view(length, 4).T - reference[i]
+    effects[x == 1] = 0.0
     return effects
 
 

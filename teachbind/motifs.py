@@ -317,5 +317,6 @@ def motifs_from_activations(x: torch.Tensor, activations: torch.Tensor, width: i
                                                                                                          dtype=bool)
         rows = torch.nonzero(keep).squeeze(1)
         counts = windows[rows, :, where[rows, k]].sum(dim=0).double().numpy() + pseudocount
-        found.append(Motif(f"filter{k}", f"filter{k}", counts / counts.sum(axis=0), alphabet, sites=len(rows)))
+        probs = counts / counts.sum(axis=0) if len(rows) else np.full((4, width), 0.25)
+        found.append(Motif(f"filter{k}", f"filter{k}", probs, alphabet, sites=len(rows)))
     return found

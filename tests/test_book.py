@@ -26,7 +26,7 @@ def run_quick(name: str) -> dict:
 
 
 def test_there_are_chapters():
-    assert [nb.name for nb in CHAPTERS][:1] == ["01_sequences.ipynb"]
+    assert [nb.name for nb in CHAPTERS][:2] == ["01_sequences.ipynb", "02_deepbind.ipynb"]
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
@@ -64,6 +64,18 @@ def test_chapter_1_records_the_pwm_baseline_for_every_experiment():
     strong = [name for name in auc if name.startswith(("REST", "USF1", "USF2", "GABPA"))]
     assert min(auc[name] for name in strong) > 0.9, "factors with strong motifs are easy for a PWM"
     assert recorded["planted_motif_auc"] > 0.95
+
+
+def test_chapter_2_recovers_the_planted_motif_and_records_deepbind_beside_the_pwm():
+    run_quick("02_deepbind.ipynb")
+    recorded = json.loads((OUT / "results" / "02_deepbind.json").read_text())
+    assert recorded["planted_motif_tomtom_q"] < 0.05, "a learned detector must match the planted CTCF motif"
+    assert recorded["planted_motif_auc"] > 0.95
+    assert set(recorded["deepbind_auc"]) == set(recorded["pwm_auc"]) and len(recorded["deepbind_auc"]) >= 2
+    elk1 = next(name for name in recorded["deepbind_auc"] if name.startswith("ELK1"))
+    assert recorded["deepbind_auc"][elk1] > 0.85, "even the quick ELK1 model separates peaks from shuffles"
+    assert set(recorded["rnacompete_pearson"]) <= set(data.rnacompete_proteins())
+    assert all(0.2 < r < 1 for r in recorded["rnacompete_pearson"].values())
 
 
 @pytest.fixture(scope="session")
@@ -110,19 +122,38 @@ new Promise(resolve => {
 """
 
 
-@pytest.mark.site
-@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
-                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
-def test_chapter_1_renders_in_a_real_browser(served):
+def _browse(url: str, name: str) -> dict:
     browser = Browser()
     try:
-        browser.open(f"{served}/nbs/01_sequences.html")
+        browser.open(url)
         state = browser.evaluate(PAGE_STATE)
-        browser.screenshot(OUT / "screenshots" / "01_sequences.png")
+        browser.screenshot(OUT / "screenshots" / f"{name}.png")
     finally:
         browser.close()
+    return state
+
+
+needs_chromium = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
+
+
+@pytest.mark.site
+@needs_chromium
+def test_chapter_1_renders_in_a_real_browser(served):
+    state = _browse(f"{served}/nbs/01_sequences.html", "01_sequences")
     assert state["title"].startswith("1. Sequences, PWMs and logos"), state
     assert state["code"] >= 15
     assert len(state["images"]) >= 4, "logo, scan track, baseline bars and ROC curve"
+    assert all(image["width"] > 100 for image in state["images"]), state["images"]
+    assert state["exercises"] == 3 and state["solutions"] == 3
+
+
+@pytest.mark.site
+@needs_chromium
+def test_chapter_2_renders_in_a_real_browser(served):
+    state = _browse(f"{served}/nbs/02_deepbind.html", "02_deepbind")
+    assert state["title"].startswith("2. DeepBind"), state
+    assert state["code"] >= 25
+    assert len(state["images"]) >= 9, "threshold track, calibrations, logos, AUROC bars, mutation map"
     assert all(image["width"] > 100 for image in state["images"]), state["images"]
     assert state["exercises"] == 3 and state["solutions"] == 3

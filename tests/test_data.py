@@ -174,3 +174,31 @@ def test_planted_sites_are_where_the_simulator_says(rng):
     assert data.plant_motif(motif, 10, seed=3).seqs == data.plant_motif(motif, 10, seed=3).seqs
     gc = np.mean([s.count("G") + s.count("C") for s in data.plant_motif(motif, 200, gc=0.7, fraction_bound=0).seqs])
     assert gc / 101 == pytest.approx(0.7, abs=0.02)
+
+
+RNACOMPETE_COUNTS = {"Fusip": (31300, 31148), "HuR": (41864, 41625), "PTB": (39822, 39536), "RBM4": (34628, 34288),
+                     "SF2": (41197, 40774), "SLM2": (38002, 37588), "U1A": (15294, 15192), "VTS1": (28542, 28115),
+                     "YB1": (45857, 45397)}
+
+
+def test_rnacompete_sets_load_as_rna_with_the_published_counts():
+    assert data.rnacompete_proteins() == sorted(RNACOMPETE_COUNTS)
+    for protein in ("VTS1", "U1A"):
+        for probe_set, n in zip("AB", RNACOMPETE_COUNTS[protein]):
+            seqs, scores = data.load_rnacompete(protein, probe_set)
+            assert len(seqs) == len(scores) == n
+            assert 29 <= min(map(len, seqs)) and max(map(len, seqs)) <= 39
+            seq.validate(seqs, "RNA")
+    with pytest.raises(KeyError, match="unknown RNAcompete protein"):
+        data.load_rnacompete("Nope")
+    with pytest.raises(ValueError, match="probe_set"):
+        data.load_rnacompete("VTS1", "C")
+
+
+def test_clip_and_scale_uses_the_training_reference():
+    train = np.array([0.0, 1.0, 2.0, 3.0, 100.0])
+    scaled = data.clip_and_scale(train, percentile=80)
+    assert np.isclose(scaled.mean(), 0, atol=1e-6) and np.isclose(scaled.std(), 1, atol=1e-6)
+    assert scaled[-1] == scaled.max() and scaled[-1] < 2, "the outlier is clipped before scaling"
+    test = data.clip_and_scale(np.array([1.0, 1000.0]), reference=train, percentile=80)
+    assert test[0] == scaled[1] and test[1] == scaled[-1]

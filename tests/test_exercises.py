@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from teachbind import exercises, motifs, seq
 
@@ -40,3 +41,23 @@ def test_unwritten_stub_is_named():
         raise NotImplementedError
     with pytest.raises(exercises.ExerciseFailed, match="my_one_hot is not written yet"):
         exercises.check_one_hot(my_one_hot)
+
+
+def test_both_strands_check_accepts_the_answer_and_explains_mistakes():
+    exercises.check_both_strands(lambda score, x: torch.maximum(score(x), score(x.flip(1, 2))))
+    with pytest.raises(exercises.ExerciseFailed, match="forward strand alone"):
+        exercises.check_both_strands(lambda score, x: score(x))
+    with pytest.raises(exercises.ExerciseFailed, match="did not complement"):
+        exercises.check_both_strands(lambda score, x: torch.maximum(score(x), score(x.flip(2))))
+    with pytest.raises(exercises.ExerciseFailed, match="mean of the strands"):
+        exercises.check_both_strands(lambda score, x: (score(x) + score(x.flip(1, 2))) / 2)
+
+
+def test_mutation_map_check_accepts_the_answer_and_explains_mistakes():
+    from teachbind.interpret import ism
+
+    exercises.check_mutation_map(lambda model, x: ism(model, x[None], device="cpu")[0])
+    with pytest.raises(exercises.ExerciseFailed, match="signs are flipped"):
+        exercises.check_mutation_map(lambda model, x: -ism(model, x[None], device="cpu")[0])
+    with pytest.raises(exercises.ExerciseFailed, match="not written yet"):
+        exercises.check_mutation_map(lambda model, x: (_ for _ in ()).throw(NotImplementedError()))

@@ -28,3 +28,11 @@ def test_bad_inputs_are_clear_errors():
         metrics.auroc([0, 1], [np.nan, 0.3])
     with pytest.raises(ValueError, match="constant"):
         metrics.pearson([1, 1, 1], [1, 2, 3])
+
+
+def test_auroc_columns_equals_auroc_of_each_column(rng):
+    labels = rng.integers(0, 2, 300)
+    scores = rng.normal(size=(300, 5)) + labels[:, None] * np.arange(5)[None, :]
+    scores[:10, 0] = 1.0  # ties
+    expected = [metrics.auroc(labels, scores[:, j]) for j in range(5)]
+    assert np.allclose(metrics.auroc_columns(labels, scores), expected)

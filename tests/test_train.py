@@ -67,3 +67,44 @@ def test_fit_asks_for_fresh_data_each_epoch():
     train.fit(model, epoch_data, loss_fn=nn.BCEWithLogitsLoss(), optimizer=torch.optim.SGD(model.parameters(), 0.01),
               max_epochs=3, device="cpu", progress=False)
     assert asked == [1, 2, 3]
+
+
+def test_sample_hyperparameters_is_seeded_and_within_range():
+    space = {"lr": train.loguniform(1e-4, 1e-1), "m": train.uniform(0.9, 0.99), "h": train.choice(0, 32)}
+    first, again = train.sample_hyperparameters(space, 50, seed=3), train.sample_hyperparameters(space, 50, seed=3)
+    assert first == again and first != train.sample_hyperparameters(space, 50, seed=4)
+    lr = np.array([s["lr"] for s in first])
+    assert ((lr >= 1e-4) & (lr <= 1e-1)).all() and (np.log10(lr) < -2.5).sum() > 10  # spread on a log scale
+    assert {s["h"] for s in first} == {0, 32}
+
+
+def test_kfold_partitions_every_index_once():
+    splits = train.kfold(10, 3, seed=0)
+    held_out = np.concatenate([valid for _, valid in splits])
+    assert sorted(held_out) == list(range(10))
+    for fit_on, valid in splits:
+        assert not set(fit_on) & set(valid) and len(fit_on) + len(valid) == 10
+    with pytest.raises(ValueError, match="2 <= k <= n"):
+        train.kfold(3, 5)
+
+
+def test_calibrate_ranks_candidates_by_mean_held_out_score():
+    seen = []
+
+    def score(params, fit_on, valid):
+        seen.append((params["x"], len(fit_on), len(valid)))
+        return -abs(params["x"] - 2) + 0.01 * len(valid)
+
+    table = train.calibrate(score, [{"x": 0}, {"x": 2}, {"x": 5}], 9, folds=3, progress=False)
+    assert list(table["x"]) == [2, 0, 5] and list(table["candidate"]) == [1, 0, 2]
+    assert {"fold_0", "fold_1", "fold_2", "mean", "std"} <= set(table.columns)
+    assert len(seen) == 9 and all(n + v == 9 for _, n, v in seen)
+
+
+def test_fit_stops_when_the_loss_diverges():
+    x, y = _planted(200, 0)
+    model = _scanner()
+    history = train.fit(model, (x, y), loss_fn=lambda p, t: (p - t).pow(2).mean() * float("inf"),
+                        optimizer=torch.optim.SGD(model.parameters(), lr=0.1), max_epochs=5, device="cpu",
+                        progress=False)
+    assert len(history) == 1 and not np.isfinite(history.train_loss.iloc[0])

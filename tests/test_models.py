@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import torch
+
+from teachbind import data, motifs, seq
+from teachbind.models import DeepBind, deepbind
+from teachbind.train import sample_hyperparameters
+
+from conftest import random_dna
+
+
+def test_published_deepbind_sizes():
+    # 16 detectors x 4 x 24 weights + 16 thresholds, then output (16 + 1) or hidden (16 x 32 + 32) and output (33)
+    assert sum(p.numel() for p in DeepBind(hidden=0).parameters()) == 1536 + 16 + 17
+    assert sum(p.numel() for p in DeepBind(hidden=32).parameters()) == 1536 + 16 + 544 + 33
+    assert sum(p.numel() for p in DeepBind(hidden=32, pooling="maxavg").parameters()) == 1536 + 16 + 1056 + 33
+    rna = DeepBind(motif_width=16, both_strands=False, pooling="maxavg", hidden=0)
+    assert rna.motifs.shape == (16, 4, 16)
+
+
+def test_padding_is_m_minus_one_columns_of_any_base():
+    x = seq.one_hot(["ACGTACGT"])
+    padded = DeepBind(motif_width=5).pad(x)
+    assert padded.shape == (1, 4, 8 + 2 * 4)
+    assert torch.equal(padded[..., :4], torch.full((1, 4, 4), 0.25))
+    assert torch.equal(padded[..., -4:], torch.full((1, 4, 4), 0.25))
+    assert torch.equal(padded[..., 4:-4], x)
+
+
+def test_scan_of_a_pwm_detector_is_the_log_odds_score(rng):
+    probs = motifs.pwm_from_iupac("TGACGTCA")
+    weights = motifs.log_odds(probs)
+    model = DeepBind(n_motifs=1, motif_width=8)
+    with torch.no_grad():
+        model.motifs[0] = torch.tensor(weights, dtype=torch.float32)
+        model.thresholds.fill_(-1000.0)
+    sequence = random_dna(rng, 1, 40)[0]
+    x = seq.one_hot([sequence])
+    scores = model.scan(x)[0, 0] - 1000.0
+    expected = motifs.scan(x, weights, both_strands=False)[0, 0]
+    # scan position p + m - 1 of the padded input is window p of the sequence
+    assert torch.allclose(scores[7:7 + 33], expected[:33], atol=1e-4)
+
+
+def test_both_strands_score_is_reverse_complement_invariant(rng):
+    torch.manual_seed(0)
+    model = DeepBind(conv_init_scale=0.5, dense_init_scale=0.5).eval()
+    x = seq.one_hot(random_dna(rng, 16, 101))
+    assert torch.allclose(model(x), model(x.flip(1, 2)), atol=1e-5)
+    single = DeepBind(both_strands=False, conv_init_scale=0.5, dense_init_scale=0.5).eval()
+    assert not torch.allclose(single(x), single(x.flip(1, 2)), atol=1e-3)
+
+
+def test_rectification_thresholds_silence_weak_matches():
+    model = DeepBind(n_motifs=2, motif_width=4, hidden=0, conv_init_scale=1.0)
+    with torch.no_grad():
+        model.thresholds.fill_(1e6)
+    assert torch.equal(model.scan(seq.one_hot(["ACGTACGTAC"])), torch.zeros(1, 2, 13))
+
+
+def test_bad_inputs_say_what_is_wrong():
+    model = DeepBind(motif_width=24)
+    with pytest.raises(ValueError, match="shorter than the motif width"):
+        model(seq.one_hot(["ACGT" * 5]))
+    with pytest.raises(ValueError, match=r"\(N, 4, L\)"):
+        model(torch.zeros(2, 101, 4))
+    with pytest.raises(ValueError, match="pooling"):
+        DeepBind(pooling="mean")
+    with pytest.raises(ValueError, match="U"):  # an RNA probe given to a DNA encoder names the letter
+        seq.one_hot(["ACGUACGU"])
+
+
+def test_search_space_draws_within_the_papers_ranges():
+    for task, poolings in (("classification", {"max"}), ("regression", {"max", "maxavg"})):
+        sets = sample_hyperparameters(deepbind.search_space(task), 200, seed=1)
+        frame = __import__("pandas").DataFrame(sets)
+        assert frame.learning_rate.between(5e-4, 5e-2).all() and frame.momentum.between(0.95, 0.99).all()
+        assert frame.conv_init_scale.between(1e-7, 1e-3).all() and frame.dense_init_scale.between(1e-5, 1e-2).all()
+        assert frame.conv_weight_decay.between(1e-15, 1e-3).all()
+        assert set(frame.dropout) == {0.0, 0.25, 0.5} and set(frame.hidden) == {0, 32}
+        assert set(frame.pooling) == poolings
+        model, optimizer = deepbind.build(sets[0])
+        assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == sets[0]["momentum"]
+        assert optimizer.param_groups[0]["params"][0] is model.motifs
+
+
+def test_held_out_score_treats_dead_or_diverged_models_as_chance():
+    labels = torch.tensor([0.0, 1.0, 0.0, 1.0])
+    assert deepbind.held_out_score("classification", labels, torch.zeros(4)) == 0.5
+    assert deepbind.held_out_score("regression", labels, torch.tensor([1.0, float("nan"), 0, 0])) == 0.0
+    assert deepbind.held_out_score("classification", labels, torch.tensor([0.1, 0.9, 0.2, 0.8])) == 1.0
+
+
+def test_deepbind_learns_a_planted_motif_and_its_detector_is_that_motif():
+    motif = motifs.Motif("MA0079.5", "SP1-like", motifs.pwm_from_iupac("GGGGCGGGGC"))
+    sim = data.plant_motif(motif, 1200, length=60, seed=3)
+    x, y = seq.one_hot(sim.seqs), torch.from_numpy(sim.labels)
+    params = dict(learning_rate=0.02, momentum=0.97, conv_weight_decay=1e-10, dense_weight_decay=1e-10,
+                  conv_init_scale=1e-3, dense_init_scale=1e-2, dropout=0.0, hidden=0, pooling="max")
+    model, history = deepbind.fit_deepbind(params, (x[:1000], y[:1000]), (x[1000:], y[1000:]), epochs=8,
+                                           device="cpu", motif_width=12)
+    assert history["valid_score"].max() > 0.95
+    bound = x[sim.labels == 1]
+    both = torch.cat([bound, bound.flip(1, 2)])
+    with torch.no_grad():
+        activations = model.scan(both)
+    found = [m for m in motifs.motifs_from_activations(model.pad(both), activations, 12) if m.sites >= 10]
+    consensus = {m.consensus for m in found}
+    assert any("GGGCGGGG" in c or "CCCCGCCC" in c for c in consensus), consensus
