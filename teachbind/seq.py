@@ -67,8 +67,8 @@ def _invalid_letter_error(seqs: list[str], index: int, position: int, alphabet: 
     hint = ""
     other = {"DNA": RNA, "RNA": DNA}[alphabet.name]
     if letter.upper() in other.letters:
-        hint = (f"; this looks like {other.name}: pass alphabet={other.name!r} or convert with "
-                f"teachbind.seq.to_{other.name.lower()}()")
+        hint = (f"; this looks like {other.name}: pass alphabet={other.name!r} or convert it with "
+                f"teachbind.seq.to_{alphabet.name.lower()}()")
     return ValueError(
         f"sequence {index} has invalid letter {letter!r} at position {position}: "
         f"{alphabet.name} sequences may contain only {', '.join(alphabet.letters)} and N (any case){hint}"

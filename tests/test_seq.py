@@ -34,10 +34,12 @@ def test_invalid_letters_are_located(seqs, where):
 
 
 def test_rna_letter_in_dna_suggests_the_fix():
-    with pytest.raises(ValueError, match="alphabet='RNA'"):
+    with pytest.raises(ValueError, match=r"alphabet='RNA' or convert it with teachbind.seq.to_dna\(\)"):
         seq.validate("ACGU")
-    with pytest.raises(ValueError, match="alphabet='DNA'"):
+    with pytest.raises(ValueError, match=r"alphabet='DNA' or convert it with teachbind.seq.to_rna\(\)"):
         seq.validate("ACGT", alphabet="RNA")
+    seq.validate(seq.to_dna("ACGU"))
+    seq.validate(seq.to_rna("ACGT"), alphabet="RNA")
 
 
 def test_empty_and_ragged_batches_are_clear_errors():

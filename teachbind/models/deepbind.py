@@ -18,6 +18,10 @@ TASKS = ("classification", "regression")
 class DeepBind(nn.Module):
     """DeepBind: ``(N, 4, L)`` one-hot sequences → ``(N,)`` scores.
 
+    Encode DNA with ``seq.one_hot(seqs)`` and RNA with ``seq.one_hot(seqs, alphabet="RNA")``; T and U share the
+    fourth channel, so one model reads either, and a U in a DNA sequence (or a T in an RNA one) is refused at
+    encoding with the sequence, position and letter named. Sequences shorter than ``motif_width`` are an error.
+
     The scores are logits for ``task="classification"`` (train with ``BCEWithLogitsLoss``) and binding
     intensities for ``task="regression"`` (train with ``MSELoss``); the task only documents intent, the network
     is the same. Arguments are the paper's hyperparameters, defaulting to its released ChIP-seq models:
