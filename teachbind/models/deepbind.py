@@ -11,6 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from teachbind.metrics import auroc, pearson
+from teachbind.train import choice, fit, loguniform, seed_everything, uniform
+
 POOLINGS = ("max", "maxavg")
 TASKS = ("classification", "regression")
 
@@ -23,8 +26,8 @@ class DeepBind(nn.Module):
     encoding with the sequence, position and letter named. Sequences shorter than ``motif_width`` are an error.
 
     The scores are logits for ``task="classification"`` (train with ``BCEWithLogitsLoss``) and binding
-    intensities for ``task="regression"`` (train with ``MSELoss``); the task only documents intent, the network
-    is the same. Arguments are the paper's hyperparameters, defaulting to its released ChIP-seq models:
+    intensities for ``task="regression"`` (train with ``MSELoss``); the network is the same for both, and
+    :func:`fit_deepbind` picks the loss from the task. Arguments are the paper's hyperparameters, defaulting to its released ChIP-seq models:
 
     - ``n_motifs`` detectors of width ``motif_width`` (16 and 24 for ChIP-seq; RNAcompete models used 16 and 16).
     - The input is padded with ``motif_width - 1`` positions of "any base" (0.25 in each channel) on both
@@ -112,8 +115,6 @@ def search_space(task: str = "classification") -> dict:
     dense [1e-5, 1e-2]); dropout from {0, 0, 0.25, 0.5} (DeepBind's configuration files list 0 twice); no hidden
     layer or 32 units. Classification models use max pooling; regression models also try max+avg pooling.
     """
-    from teachbind.train import choice, loguniform, uniform
-
     return {
         "learning_rate": loguniform(5e-4, 5e-2),
         "momentum": uniform(0.95, 0.99),
@@ -140,8 +141,6 @@ def build(params: dict, **fixed) -> tuple[DeepBind, torch.optim.SGD]:
 def held_out_score(task: str, labels: torch.Tensor, predictions: torch.Tensor) -> float:
     """The calibration score: AUROC for classification, Pearson r for regression. A model whose predictions
     are constant or not finite (it never learned, or diverged) scores chance: 0.5 and 0."""
-    from teachbind.metrics import auroc, pearson
-
     chance = 0.5 if task == "classification" else 0.0
     predictions = predictions.double()
     if not torch.isfinite(predictions).all() or predictions.std() < 1e-9:
@@ -160,8 +159,6 @@ def fit_deepbind(params: dict, train, valid=None, *, epochs: int, batch_size: in
     (:func:`held_out_score`) is measured each epoch and the best epoch's weights are kept. Returns the model
     and :func:`teachbind.train.fit`'s history.
     """
-    from teachbind.train import fit, seed_everything
-
     seed_everything(seed)
     model, optimizer = build(params, **fixed)
     loss = F.binary_cross_entropy_with_logits if model.task == "classification" else F.mse_loss
