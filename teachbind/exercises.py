@@ -13,6 +13,8 @@ import numpy as np
 import torch
 
 from teachbind import motifs, seq
+from teachbind.interpret import ism
+from teachbind.models import DeepBind
 
 
 class ExerciseFailed(AssertionError):
@@ -114,8 +116,6 @@ def check_pwm_scan(fn: Callable[[str, np.ndarray], float]) -> None:
 
 
 def _small_deepbind(seed: int):
-    from teachbind.models import DeepBind
-
     torch.manual_seed(seed)
     return DeepBind(n_motifs=4, motif_width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
                     dense_init_scale=1.0).eval()
@@ -156,8 +156,6 @@ def check_both_strands(fn: Callable[[Callable, torch.Tensor], torch.Tensor]) -> 
 def check_mutation_map(fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]) -> None:
     """Check ``fn(model, x) -> (4, L)``: for one one-hot sequence ``x`` ``(4, L)``, the change of the model's
     output when each position is changed to each letter (0 at the sequence's own letters)."""
-    from teachbind.interpret import ism
-
     rng = np.random.default_rng(4)
     for seed, length in ((0, 10), (1, 25)):
         model = _small_deepbind(seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 from sklearn import metrics as _sk
 
 
@@ -65,8 +66,6 @@ def auroc_columns(labels, scores) -> np.ndarray:
     Uses the Mann-Whitney identity: AUROC = (sum of the positives' ranks - n1 (n1 + 1) / 2) / (n1 n0), ties
     sharing their mean rank; equal to :func:`auroc` column by column.
     """
-    from scipy.stats import rankdata
-
     y = _as_1d(labels, "labels")
     s = scores.detach().float().cpu().numpy() if torch.is_tensor(scores) else np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or s.shape[0] != y.size:

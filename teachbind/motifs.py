@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from teachbind.metrics import auroc_columns
 from teachbind.plot import logo  # noqa: F401  (logos belong to plotting; re-exported for convenience)
 from teachbind.seq import get_alphabet
 from teachbind.train import pick_device
@@ -285,8 +286,6 @@ def choose_motif(x: torch.Tensor, labels, candidates: Sequence[Motif], *, both_s
     ``x``: one-hot ``(N, 4, L)`` training sequences, ``labels`` ``(N,)``. Returns the chosen motif and every
     candidate's training AUROC ``(M,)``.
     """
-    from teachbind.metrics import auroc_columns
-
     weights = [log_odds(m.probs) for m in candidates]
     scores = best_scores(x, weights, both_strands=both_strands, batch_size=batch_size, device=device)
     aurocs = auroc_columns(labels, scores)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from teachbind.metrics import roc_curve
-from teachbind.seq import get_alphabet
+from teachbind.seq import get_alphabet, one_hot
 
 
 def logo(probs: np.ndarray, *, alphabet: str = "DNA", kind: str = "information", title: str | None = None,
@@ -99,7 +99,7 @@ def mutation_map(effects: np.ndarray, sequence: str, *, alphabet: str = "DNA", t
     start, end = window or (0, effects.shape[1])
     effects, sequence = effects[:, start:end], sequence[start:end]
     letters = get_alphabet(alphabet).letters
-    onehot = np.array([[1.0 if s.upper() == letter else 0.0 for s in sequence] for letter in letters])
+    onehot = one_hot(sequence, alphabet=alphabet).numpy()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.16 * len(sequence)), 2.8), sharex=True,
                                       gridspec_kw={"height_ratios": [1, 1.2]})
     logo(onehot * importance(effects)[None, :], alphabet=alphabet, kind="weight", ax=top)

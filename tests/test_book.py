@@ -122,38 +122,27 @@ new Promise(resolve => {
 """
 
 
-def _browse(url: str, name: str) -> dict:
+PAGES = {  # page: (title, at least this many code cells, at least this many figures, what the figures are)
+    "01_sequences": ("1. Sequences, PWMs and logos", 15, 4, "logo, scan track, baseline bars and ROC curve"),
+    "02_deepbind": ("2. DeepBind", 25, 9, "threshold track, calibrations, logos, AUROC bars, mutation map"),
+}
+
+
+@pytest.mark.site
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
+@pytest.mark.parametrize("page", PAGES)
+def test_chapter_renders_in_a_real_browser(served, page):
+    title, code, images, figures = PAGES[page]
     browser = Browser()
     try:
-        browser.open(url)
+        browser.open(f"{served}/nbs/{page}.html")
         state = browser.evaluate(PAGE_STATE)
-        browser.screenshot(OUT / "screenshots" / f"{name}.png")
+        browser.screenshot(OUT / "screenshots" / f"{page}.png")
     finally:
         browser.close()
-    return state
-
-
-needs_chromium = pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
-                                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
-
-
-@pytest.mark.site
-@needs_chromium
-def test_chapter_1_renders_in_a_real_browser(served):
-    state = _browse(f"{served}/nbs/01_sequences.html", "01_sequences")
-    assert state["title"].startswith("1. Sequences, PWMs and logos"), state
-    assert state["code"] >= 15
-    assert len(state["images"]) >= 4, "logo, scan track, baseline bars and ROC curve"
-    assert all(image["width"] > 100 for image in state["images"]), state["images"]
-    assert state["exercises"] == 3 and state["solutions"] == 3
-
-
-@pytest.mark.site
-@needs_chromium
-def test_chapter_2_renders_in_a_real_browser(served):
-    state = _browse(f"{served}/nbs/02_deepbind.html", "02_deepbind")
-    assert state["title"].startswith("2. DeepBind"), state
-    assert state["code"] >= 25
-    assert len(state["images"]) >= 9, "threshold track, calibrations, logos, AUROC bars, mutation map"
+    assert state["title"].startswith(title), state
+    assert state["code"] >= code
+    assert len(state["images"]) >= images, figures
     assert all(image["width"] > 100 for image in state["images"]), state["images"]
     assert state["exercises"] == 3 and state["solutions"] == 3

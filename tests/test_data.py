@@ -202,3 +202,13 @@ def test_clip_and_scale_uses_the_training_reference():
     assert scaled[-1] == scaled.max() and scaled[-1] < 2, "the outlier is clipped before scaling"
     test = data.clip_and_scale(np.array([1.0, 1000.0]), reference=train, percentile=80)
     assert test[0] == scaled[1] and test[1] == scaled[-1]
+
+
+def test_a_malformed_rnacompete_file_names_file_and_line(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1.5\tACGTACGT\nhigh\tACGT\n")
+    with pytest.raises(ValueError, match=r"bad.txt:2: expected 'score<TAB>sequence'"):
+        data.rnacompete._read_probe_file(bad)
+    good = tmp_path / "good.txt"
+    good.write_text("1.5\tACGTACGT\n-0.25\tacgt\n")
+    assert data.rnacompete._read_probe_file(good)[0] == ["ACGUACGU", "ACGU"]

@@ -29,19 +29,22 @@ def load_rnacompete(protein: str, probe_set: str = "A") -> tuple[list[str], np.n
         raise KeyError(f"unknown RNAcompete protein {protein!r}; known: {', '.join(rnacompete_proteins())}")
     if probe_set not in ("A", "B"):
         raise ValueError(f"probe_set must be 'A' (training) or 'B' (test), got {probe_set!r}")
-    path = fetch(f"{FOLDER}/{protein}_data_bruijn_{probe_set}.txt.gz")
+    return _read_probe_file(fetch(f"{FOLDER}/{protein}_data_bruijn_{probe_set}.txt.gz"))
+
+
+def _read_probe_file(path) -> tuple[list[str], np.ndarray]:
     seqs, scores = [], []
     with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.split()
             try:
-                score = float(fields[0])
+                score, sequence = float(fields[0]), fields[1]
             except (ValueError, IndexError):
-                score = None
-            if len(fields) != 2 or score is None:
+                fields = []
+            if len(fields) != 2:
                 raise ValueError(f"{path}:{number}: expected 'score<TAB>sequence', found {line.strip()!r}")
             scores.append(score)
-            seqs.append(fields[1].upper().replace("T", "U"))
+            seqs.append(sequence.upper().replace("T", "U"))
     return seqs, np.array(scores, dtype=np.float32)
 
 
