@@ -102,6 +102,28 @@ def _cached_name(e: Entry) -> str:
     return e.path.removesuffix(".gz") if e.url_sha256 else e.path
 
 
+def local_copy(path: str) -> tuple[Path | None, str]:
+    """Where a local copy of registered file ``path`` is, unverified: ``(file, "mirror" | "cache")``, or
+    ``(None, "missing")``."""
+    e = entry(path)
+    mirror = mirror_dir()
+    if mirror is not None and (mirror / e.path).is_file():
+        return mirror / e.path, "mirror"
+    cached = cache_dir() / _cached_name(e)
+    return (cached, "cache") if cached.is_file() else (None, "missing")
+
+
+def verify(path: str) -> Path:
+    """The local copy of registered file ``path`` after checking its sha256; :class:`ChecksumError` if it differs,
+    :class:`DataNotFoundError` if there is none. Nothing is downloaded or changed."""
+    e = entry(path)
+    file, where = local_copy(path)
+    if file is None:
+        raise DataNotFoundError(f"{path}: no local copy in the mirror or the cache; `teachbind data fetch {path}` "
+                                f"gets one")
+    return _verified(file, e.url_sha256 if where == "cache" and e.url_sha256 else e.sha256)
+
+
 def fetch(path: str, *, progress: bool = False) -> Path:
     """Local path of a verified copy of the registered file ``path`` (mirror, then cache, then download)."""
     e = entry(path)
