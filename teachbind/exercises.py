@@ -8,6 +8,7 @@ expected and the actual output, and a hint.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -38,6 +39,51 @@ def _call(fn: Callable, description: str, *args):
 
 def _passed(name: str, n: int) -> None:
     print(f"✓ {name}: all {n} checks passed")
+
+
+def _close(got, expected, atol: float = 1e-4) -> bool:
+    got, expected = _as_array(got), _as_array(expected)
+    return got.shape == expected.shape and np.allclose(got, expected, atol=atol)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Advice for one typical mistake: ``text`` (or ``text(got, *case)``) is shown when ``applies(got, *case)``."""
+
+    applies: Callable[..., bool]
+    text: str | Callable[..., str]
+
+
+def check_function(fn: Callable, reference: Callable, cases: list[tuple], *, name: str,
+                   describe: Callable[..., str] | None = None, atol: float = 1e-4, hints: list[Hint] = ()) -> None:
+    """Run ``fn(*case)`` and ``reference(*case)`` on every case and compare them (shape, then values to ``atol``).
+
+    The first case that differs raises :class:`ExerciseFailed` naming the input (``describe(*case)``), the
+    expected and the actual output, and the first hint whose ``applies(got, *case)`` is true. Prints one ✓ line
+    when all cases agree. Outputs may be numbers, arrays or tensors.
+    """
+    describe = describe or (lambda *case: ", ".join(repr(arg) for arg in case))
+    for case in cases:
+        description = describe(*case)
+        got = _call(fn, description, *case)
+        expected = _as_array(reference(*case))
+        got_array = _as_array(got)
+        if got_array.shape != expected.shape:
+            raise ExerciseFailed(f"{name}({description}) has shape {got_array.shape}, expected {expected.shape}")
+        if not np.allclose(got_array, expected, atol=atol):
+            advice = next((h.text for h in hints if h.applies(got, *case)), "")
+            if callable(advice):
+                advice = advice(got, *case)
+            raise ExerciseFailed(f"{name}({description}): expected {_preview(expected)}, got {_preview(got_array)}."
+                                 f"{' ' + advice if advice else ''}")
+    _passed(name, len(cases))
+
+
+def _preview(values: np.ndarray) -> str:
+    if values.ndim == 0:
+        return f"{float(values):.4f}"
+    flat = np.round(values.ravel(), 4).tolist()
+    return f"{flat[:3]}{'...' if len(flat) > 3 else ''} (shape {values.shape})"
 
 
 def check_one_hot(fn: Callable[[str], object]) -> None:
@@ -95,24 +141,17 @@ def check_pwm_scan(fn: Callable[[str, np.ndarray], float]) -> None:
     rng = np.random.default_rng(2)
     cases = []
     for width, length in ((3, 3), (4, 12), (6, 30), (8, 101)):
-        weights = rng.normal(size=(4, width))
-        cases.append(("".join(rng.choice(list("ACGT"), length)), weights))
-    weights = motifs.log_odds(motifs.pwm_from_iupac("GATA"))
-    cases.append(("CCCCTATCCCC", weights))
-    for sequence, weights in cases:
-        got = float(_call(fn, f"{sequence!r}, weights of width {weights.shape[1]}", sequence, weights))
-        expected = float(motifs.best_scores(seq.one_hot([sequence]), weights)[0])
-        if not np.isclose(got, expected, atol=1e-4):
-            forward = float(motifs.best_scores(seq.one_hot([sequence]), weights, both_strands=False)[0])
-            hint = ""
-            if np.isclose(got, forward, atol=1e-4):
-                hint = " That is the forward strand's best: the factor binds double-stranded DNA, so also score the " \
-                       "reverse complement and keep the larger."
-            raise ExerciseFailed(
-                f"best score of {sequence!r} with weights of width {weights.shape[1]}: expected {expected:.4f}, "
-                f"got {got:.4f}.{hint}"
-            )
-    _passed("pwm_scan", len(cases))
+        cases.append(("".join(rng.choice(list("ACGT"), length)), rng.normal(size=(4, width))))
+    cases.append(("CCCCTATCCCC", motifs.log_odds(motifs.pwm_from_iupac("GATA"))))
+
+    def best(sequence, weights, both_strands=True):
+        return float(motifs.best_scores(seq.one_hot([sequence]), weights, both_strands=both_strands)[0])
+
+    check_function(
+        fn, best, cases, name="pwm_scan", describe=lambda s, w: f"{s!r}, weights of width {w.shape[1]}",
+        hints=[Hint(lambda got, s, w: np.isclose(got, best(s, w, both_strands=False), atol=1e-4),
+                    "That is the forward strand's best: the factor binds double-stranded DNA, so also score the "
+                    "reverse complement and keep the larger.")])
 
 
 def _small_deepbind(seed: int):
@@ -125,54 +164,46 @@ def check_both_strands(fn: Callable[[Callable, torch.Tensor], torch.Tensor]) -> 
     """Check ``fn(strand_score, x) -> (N,)``: a double-stranded score, the larger of ``strand_score`` on the
     one-hot sequences ``x`` ``(N, 4, L)`` and on their reverse complements."""
     rng = np.random.default_rng(3)
-    cases = 0
-    for seed, length in ((0, 12), (1, 30), (2, 101)):
-        model = _small_deepbind(seed)
-        x = seq.one_hot(["".join(rng.choice(list("ACGT"), length)) for _ in range(8)])
-        with torch.no_grad():
-            got = _as_array(_call(fn, f"model.strand_score, x of shape {tuple(x.shape)}", model.strand_score, x))
-            expected = model(x).numpy()
-            forward = model.strand_score(x).numpy()
-            reverse_only = model.strand_score(x.flip(2)).numpy()
-            mean = (forward + model.strand_score(x.flip(1, 2)).numpy()) / 2
-        cases += 1
-        if got.shape != expected.shape:
-            raise ExerciseFailed(f"for x of shape {tuple(x.shape)} the result has shape {got.shape}, expected "
-                                 f"{expected.shape}: one score per sequence")
-        if not np.allclose(got, expected, atol=1e-5):
-            hint = ""
-            if np.allclose(got, forward, atol=1e-5):
-                hint = " That is the forward strand alone: also score the reverse complement."
-            elif np.allclose(got, np.maximum(forward, reverse_only), atol=1e-5):
-                hint = (" You reversed the positions but did not complement the letters: with channels A, C, G, T, "
-                        "flip dimension 1 (channels) as well as dimension 2 (positions).")
-            elif np.allclose(got, mean, atol=1e-5):
-                hint = " That is the mean of the strands: DeepBind keeps the larger (torch.maximum)."
-            raise ExerciseFailed(f"scores for {length}-nt sequences: expected {np.round(expected[:3], 4).tolist()}..., "
-                                 f"got {np.round(got[:3], 4).tolist()}....{hint}")
-    _passed("both_strands", cases)
+    models = {length: _small_deepbind(seed) for seed, length in ((0, 12), (1, 30), (2, 101))}
+    cases = [(models[length].strand_score, seq.one_hot(["".join(rng.choice(list("ACGT"), length))
+                                                        for _ in range(8)])) for length in models]
+
+    def reference(score, x):
+        return torch.maximum(score(x), score(x.flip(1, 2)))
+
+    with torch.no_grad():
+        check_function(
+            fn, reference, cases, name="both_strands",
+            describe=lambda score, x: f"model.strand_score, x of shape {tuple(x.shape)}",
+            hints=[Hint(lambda got, score, x: _close(got, score(x)),
+                        "That is the forward strand alone: also score the reverse complement."),
+                   Hint(lambda got, score, x: _close(got, torch.maximum(score(x), score(x.flip(2)))),
+                        "You reversed the positions but did not complement the letters: with channels A, C, G, T, "
+                        "flip dimension 1 (channels) as well as dimension 2 (positions)."),
+                   Hint(lambda got, score, x: _close(got, (score(x) + score(x.flip(1, 2))) / 2),
+                        "That is the mean of the strands: DeepBind keeps the larger (torch.maximum).")])
 
 
 def check_mutation_map(fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]) -> None:
     """Check ``fn(model, x) -> (4, L)``: for one one-hot sequence ``x`` ``(4, L)``, the change of the model's
     output when each position is changed to each letter (0 at the sequence's own letters)."""
     rng = np.random.default_rng(4)
-    for seed, length in ((0, 10), (1, 25)):
-        model = _small_deepbind(seed)
-        sequence = "".join(rng.choice(list("ACGT"), length))
-        x = seq.one_hot(sequence)
-        with torch.no_grad():
-            got = _as_array(_call(fn, f"model, one_hot({sequence!r})", model, x))
-        expected = ism(model, x[None], device="cpu")[0].numpy()
-        if got.shape != expected.shape:
-            raise ExerciseFailed(f"the map of a {length}-nt sequence has shape {got.shape}, expected {expected.shape}")
-        if not np.allclose(got, expected, atol=1e-4):
-            if np.allclose(got, -expected, atol=1e-4):
-                hint = " The signs are flipped: record mutant minus wild type."
-            elif not np.allclose(got[x.numpy() == 1], 0, atol=1e-6):
-                hint = " At the sequence's own letter nothing changes: that entry must be 0."
-            else:
-                b, i = np.unravel_index(np.abs(got - expected).argmax(), got.shape)
-                hint = f" The first big difference: letter {'ACGT'[b]} at position {i}."
-            raise ExerciseFailed(f"the mutation map of {sequence!r} is wrong.{hint}")
-    _passed("mutation_map", 2)
+    cases = [(_small_deepbind(seed), seq.one_hot("".join(rng.choice(list("ACGT"), length))))
+             for seed, length in ((0, 10), (1, 25))]
+
+    def reference(model, x):
+        return ism(model, x[None], device="cpu")[0]
+
+    def first_difference(got, model, x):
+        b, i = np.unravel_index(np.abs(_as_array(got) - _as_array(reference(model, x))).argmax(), x.shape)
+        return f"The first big difference: letter {'ACGT'[b]} at position {i}."
+
+    with torch.no_grad():
+        check_function(
+            fn, reference, cases, name="mutation_map",
+            describe=lambda model, x: f"model, one_hot({seq.decode(x[None])[0]!r})",
+            hints=[Hint(lambda got, model, x: _close(got, -_as_array(reference(model, x))),
+                        "The signs are flipped: record mutant minus wild type."),
+                   Hint(lambda got, model, x: not np.allclose(_as_array(got)[x.numpy() == 1], 0, atol=1e-6),
+                        "At the sequence's own letter nothing changes: that entry must be 0."),
+                   Hint(lambda got, model, x: True, first_difference)])

@@ -61,3 +61,19 @@ def test_mutation_map_check_accepts_the_answer_and_explains_mistakes():
         exercises.check_mutation_map(lambda model, x: -ism(model, x[None], device="cpu")[0])
     with pytest.raises(exercises.ExerciseFailed, match="not written yet"):
         exercises.check_mutation_map(lambda model, x: (_ for _ in ()).throw(NotImplementedError()))
+
+
+def test_check_function_names_the_input_the_values_and_the_matching_hint(capsys):
+    square = lambda x: np.asarray(x) ** 2  # noqa: E731
+    cases = [(np.arange(3),), (np.arange(5) - 2,)]
+    exercises.check_function(square, square, cases, name="square")
+    assert "✓ square: all 2 checks passed" in capsys.readouterr().out
+    hints = [exercises.Hint(lambda got, x: np.allclose(got, 2 * x), "You doubled instead of squaring."),
+             exercises.Hint(lambda got, x: True, lambda got, x: f"look at {x.tolist()}")]
+    with pytest.raises(exercises.ExerciseFailed, match=r"square\(array\(\[0, 1, 2\]\)\): expected \[0.0, 1.0, 4.0\]"
+                       r".*got \[0.0, 2.0, 4.0\].*You doubled"):
+        exercises.check_function(lambda x: 2 * x, square, cases, name="square")
+    with pytest.raises(exercises.ExerciseFailed, match=r"look at \[-2, -1, 0, 1, 2\]"):
+        exercises.check_function(lambda x: x ** 2 + (x < 0), square, cases, name="square")
+    with pytest.raises(exercises.ExerciseFailed, match=r"has shape \(2,\), expected \(3,\)"):
+        exercises.check_function(lambda x: x[:2], square, cases, name="square")
