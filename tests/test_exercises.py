@@ -72,8 +72,8 @@ def test_check_function_names_the_input_the_values_and_the_matching_hint(capsys)
              exercises.Hint(lambda got, x: True, lambda got, x: f"look at {x.tolist()}")]
     with pytest.raises(exercises.ExerciseFailed, match=r"square\(array\(\[0, 1, 2\]\)\): expected \[0.0, 1.0, 4.0\]"
                        r".*got \[0.0, 2.0, 4.0\].*You doubled"):
-        exercises.check_function(lambda x: 2 * x, square, cases, name="square")
+        exercises.check_function(lambda x: 2 * x, square, cases, name="square", hints=hints)
     with pytest.raises(exercises.ExerciseFailed, match=r"look at \[-2, -1, 0, 1, 2\]"):
-        exercises.check_function(lambda x: x ** 2 + (x < 0), square, cases, name="square")
+        exercises.check_function(lambda x: x ** 2 + (x < 0), square, cases, name="square", hints=hints)
     with pytest.raises(exercises.ExerciseFailed, match=r"has shape \(2,\), expected \(3,\)"):
         exercises.check_function(lambda x: x[:2], square, cases, name="square")
