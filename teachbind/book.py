@@ -22,6 +22,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_FILES = ("_config.yml", "_toc.yml", "book")
+REPOSITORY = "https://github.com/teachbind/teachbind"
+COLAB_CELL = f"""# On Colab, this installs teachbind (Colab has PyTorch already); anywhere else it does nothing.
+import sys
+if "google.colab" in sys.modules:
+    %pip install --quiet --no-deps "teachbind @ git+{REPOSITORY}@main"
+    %pip install --quiet logomaker memelite pyjaspar pooch"""
+VERSIONS_OF = ("python", "teachbind", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "memelite",
+               "pyjaspar", "papermill", "jupyter-book")
 
 
 def chapters(root: Path = ROOT) -> list[Path]:
@@ -56,7 +64,8 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
     executed = out / "executed" / "nbs" / notebook.name
     executed.parent.mkdir(parents=True, exist_ok=True)
     parameters = {"SCALE": scale} if scale else {}
-    record = {"notebook": notebook.name, "scale": scale or "default", "status": "ok"}
+    record = {"notebook": notebook.name, "scale": scale or "default", "status": "ok", "device": device_name(),
+              "versions": package_versions()}
     environment = {"TEACHBIND_NOTEBOOK": notebook.name, "TEACHBIND_RESULTS_DIR": str((out / "results").resolve())}
     if os.environ.get("TEACHBIND_DATA_DIR"):
         environment["TEACHBIND_DATA_DIR"] = str(Path(os.environ["TEACHBIND_DATA_DIR"]).expanduser().resolve())
@@ -76,8 +85,43 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
     return record
 
 
-def stage_site(executed_nbs: Path, stage: Path, root: Path = ROOT) -> Path:
-    """Assemble a book source folder at ``stage``: the site files plus the executed chapters, execution off."""
+def device_name() -> str:
+    """What the chapters' ``DEVICE = "auto"`` runs on here: the GPU's name, or the CPU's model and core count."""
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA)"
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    return f"CPU: {model}, {os.cpu_count()} cores"
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages the chapters depend on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in VERSIONS_OF[1:]:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
+    """Assemble a book source folder at ``stage``: the site files, the executed chapters from ``out/executed/nbs``
+    (execution off), and the execution and reproduction pages generated from ``out/execution`` and
+    ``out/results``."""
+    from teachbind import report
+
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
@@ -92,11 +136,25 @@ def stage_site(executed_nbs: Path, stage: Path, root: Path = ROOT) -> Path:
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (stage / "nbs").mkdir()
     for notebook in chapters(root):
-        executed = executed_nbs / notebook.name
+        executed = out / "executed" / "nbs" / notebook.name
         if not executed.exists():
             raise FileNotFoundError(f"{notebook.name} has not been executed: no {executed}")
         shutil.copy2(executed, stage / "nbs" / notebook.name)
+    titles = {nb.stem: chapter_title(nb) for nb in chapters(root)}
+    (stage / "book" / "execution.md").write_text(report.execution_page(out / "execution", titles))
+    paper = yaml.safe_load((root / "book" / "paper_numbers.yml").read_text())
+    (stage / "book" / "reproduction.md").write_text(report.reproduction_page(out / "results", paper, titles))
     return stage
+
+
+def chapter_title(notebook: Path) -> str:
+    """The first heading of a chapter notebook."""
+    import nbformat
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].strip()
+    return notebook.stem
 
 
 def build_site(stage: Path, html: Path) -> Path:
@@ -125,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         record = execute_chapter(notebook, args.out, scale=args.scale, timeout=args.timeout)
         print(f"  {record['status']} in {record['seconds']:.0f} s", flush=True)
     print("building the website ...", flush=True)
-    html = build_site(stage_site(args.out / "executed" / "nbs", args.out / "site"), args.out / "html")
+    html = build_site(stage_site(args.out, args.out / "site"), args.out / "html")
     print(f"done in {time.perf_counter() - total:.0f} s: open {html / 'index.html'}")
 
 

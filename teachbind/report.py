@@ -84,3 +84,81 @@ def load(stem: str) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"no results recorded for {stem!r} at {path}: run that chapter first")
     return json.loads(path.read_text())
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.2e}" if value != 0 and abs(value) < 0.01 else f"{value:.3f}"
+
+
+def _chapter_link(stem: str, titles: dict[str, str]) -> str:
+    return f"[{titles.get(stem, stem)}](../nbs/{stem}.ipynb)"
+
+
+def execution_page(execution_dir: Path, titles: dict[str, str]) -> str:
+    """The execution report (Markdown): each chapter's scale, status, wall time and device, and the package
+    versions, from the runner's records in ``execution_dir`` (one ``<stem>.json`` per chapter)."""
+    records = [json.loads(path.read_text()) for path in sorted(Path(execution_dir).glob("*.json"))]
+    lines = ["# Execution report", "",
+             "Generated when the book was built (`scripts/book`), from the record the runner writes for each chapter "
+             "it executes. The website shows this run.", "",
+             "| chapter | scale | status | wall time | device |", "|---|---|---|---|---|"]
+    for record in records:
+        stem = record["notebook"].removesuffix(".ipynb")
+        scale = "book (the default)" if record.get("scale") == "default" else record.get("scale")
+        status = "✅ ok" if record.get("status") == "ok" else f"❌ {record.get('status')}"
+        minutes, seconds = divmod(round(record.get("seconds", 0)), 60)
+        lines.append(f"| {_chapter_link(stem, titles)} | {scale} | {status} | {minutes} min {seconds:02d} s | "
+                     f"{record.get('device', 'not recorded')} |")
+    total = sum(record.get("seconds", 0) for record in records)
+    lines += ["", f"Total: {total / 60:.1f} minutes for {len(records)} chapters.", "", "## Package versions", ""]
+    versions = [record.get("versions", {}) for record in records]
+    names = list(dict.fromkeys(name for v in versions for name in v))
+    if all(v == versions[0] for v in versions):
+        lines += ["| package | version |", "|---|---|"] + [f"| {n} | {versions[0][n]} |" for n in names]
+    else:
+        stems = [record["notebook"].removesuffix(".ipynb") for record in records]
+        lines += ["| package | " + " | ".join(stems) + " |", "|---" * (len(stems) + 1) + "|"]
+        lines += [f"| {n} | " + " | ".join(v.get(n, "") for v in versions) + " |" for n in names]
+    return "\n".join(lines) + "\n"
+
+
+def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, str]) -> str:
+    """The reproduction report (Markdown): every result each chapter recorded in ``results_dir``, beside the
+    published number from ``paper`` (entries with ``chapter``, ``result``, optional ``item``, ``paper`` (a number
+    or null), ``what`` and ``source``), with the difference."""
+    described = {(e["chapter"], e["result"], e.get("item")): e for e in paper}
+    lines = ["# Reproduction report", "",
+             "Generated when the book was built, from the results each chapter recorded in this run, beside the "
+             "published numbers gathered in `book/paper_numbers.yml` (each with its source). \"—\" means no published "
+             "number to compare with: a baseline or synthetic check of ours, or a number that could not be verified "
+             "against a primary source. Each chapter explains its gaps.", ""]
+    for path in sorted(Path(results_dir).glob("*.json")):
+        stem = path.stem
+        results = json.loads(path.read_text())
+        lines += [f"## {_chapter_link(stem, titles)}", "",
+                  "| result | ours | paper | ours − paper | what it is; source |", "|---|---|---|---|---|"]
+        for key, value in results.items():
+            rows = [(key, None, value)]
+            if isinstance(value, dict):
+                rows += [(key, item, value[item]) for (chapter, result, item) in described
+                         if chapter == stem and result == key and item in value]
+            for key_, item, ours in rows:
+                entry = described.get((stem, key_, item), {})
+                if isinstance(ours, dict):
+                    numbers = list(ours.values())
+                    shown = (f"mean {_number(sum(numbers) / len(numbers))} over {len(numbers)} "
+                             f"({_number(min(numbers))}–{_number(max(numbers))})")
+                    ours_value = sum(numbers) / len(numbers)
+                else:
+                    shown, ours_value = _number(ours), ours
+                published = entry.get("paper")
+                difference = f"{ours_value - published:+.3f}" if published is not None else "—"
+                name = f"`{key_}[{item}]`" if item else f"`{key_}`"
+                note = "; ".join(part for part in (entry.get("what"), entry.get("source")) if part) or \
+                    "not described in book/paper_numbers.yml"
+                lines.append(f"| {name} | {shown} | {_number(published) if published is not None else '—'} | "
+                             f"{difference} | {note} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -38,11 +38,13 @@ def test_committed_without_outputs(notebook):
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
-def test_opens_with_a_parameters_cell(notebook):
+def test_opens_with_the_colab_install_cell_and_then_the_parameters(notebook):
     nb = nbformat.read(notebook, as_version=4)
-    first = next(cell for cell in nb.cells if cell.cell_type == "code")
-    assert "parameters" in first.metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
-    values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(first.source).body
+    colab, parameters = [cell for cell in nb.cells if cell.cell_type == "code"][:2]
+    assert colab.source == book.COLAB_CELL, "the first code cell installs teachbind on Colab: book.COLAB_CELL"
+    assert {"colab", "remove-cell"} <= set(colab.metadata.get("tags", []))
+    assert "parameters" in parameters.metadata.get("tags", []), "the second code cell must be tagged 'parameters'"
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(parameters.source).body
               if isinstance(node, ast.Assign)}
     assert values.get("SCALE") == "book" and values.get("DEVICE") == "auto", values
 
@@ -82,7 +84,7 @@ def test_chapter_2_recovers_the_planted_motif_and_records_deepbind_beside_the_pw
 def site():
     for notebook in CHAPTERS:
         run_quick(notebook.name)
-    stage = book.stage_site(OUT / "executed" / "nbs", OUT / "site")
+    stage = book.stage_site(OUT, OUT / "site")
     return book.build_site(stage, OUT / "html")
 
 
