@@ -2,10 +2,12 @@
 
 import ast
 import functools
+import html.parser
 import http.server
 import json
 import os
 import threading
+import urllib.parse
 
 import nbformat
 import pytest
@@ -128,6 +130,8 @@ PAGES = {  # page: (title, at least this many code cells, at least this many fig
     "01_sequences": ("1. Sequences, PWMs and logos", 15, 4, "logo, scan track, baseline bars and ROC curve"),
     "02_deepbind": ("2. DeepBind", 25, 9, "threshold track, calibrations, logos, AUROC bars, mutation map"),
 }
+PROSE_PAGES = {"book/course": "Using teachbind in a course", "book/reproduction": "Reproduction report",
+               "book/execution": "Execution report", "book/setup": "Running the book"}
 
 
 @pytest.mark.site
@@ -148,3 +152,107 @@ def test_chapter_renders_in_a_real_browser(served, page):
     assert len(state["images"]) >= images, figures
     assert all(image["width"] > 100 for image in state["images"]), state["images"]
     assert state["exercises"] == 3 and state["solutions"] == 3
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("href", "src"):
+            if attrs.get(name) and not (tag == "link" and attrs.get("rel") in ("canonical", "preconnect")):
+                self.targets.append(attrs[name])
+
+
+@pytest.mark.site
+def test_every_internal_link_and_image_resolves(site):
+    broken = []
+    pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts)
+    assert len(pages) >= 7
+    for page in pages:
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for target in parser.targets:
+            parts = urllib.parse.urlsplit(target)
+            if parts.scheme or parts.netloc or target.startswith(("#", "mailto:", "data:", "javascript:")):
+                continue
+            path = urllib.parse.unquote(parts.path)
+            resolved = (page.parent / path).resolve() if path else page
+            if resolved.is_dir():
+                resolved = resolved / "index.html"
+            if not resolved.exists():
+                broken.append(f"{page.relative_to(site)} -> {target}")
+    assert not broken, broken[:20]
+
+
+@pytest.mark.site
+def test_reproduction_and_execution_pages_come_from_this_build(site):
+    reproduction = (site / "book" / "reproduction.html").read_text()
+    recorded = json.loads((OUT / "results" / "02_deepbind.json").read_text())
+    assert f"{recorded['deepbind_auc_mean']:.3f}" in reproduction
+    assert "ELK1_GM12878" in reproduction and "0.900" in reproduction
+    assert "not described in book/paper_numbers.yml" not in reproduction, "describe every recorded result"
+    execution = (site / "book" / "execution.html").read_text()
+    for notebook in CHAPTERS:
+        seconds = json.loads((OUT / "execution" / f"{notebook.stem}.json").read_text())["seconds"]
+        minutes, rest = divmod(round(seconds), 60)
+        assert f"{minutes} min {rest:02d} s" in execution
+    assert "quick" in execution and "torch" in execution and "2.13.0" in execution
+    assert "Using teachbind in a course" in (site / "book" / "course.html").read_text()
+
+
+WIDGETS = """
+(window.MathJax?.startup?.promise ?? Promise.resolve()).then(() => new Promise(resolve => {
+  const deadline = Date.now() + 20000;
+  const look = () => {
+    const images = [...document.querySelectorAll(".jupyter-widgets img, .widget-image")];
+    const ready = images.filter(img => img.complete && img.naturalWidth > 100);
+    if (ready.length >= 2 || Date.now() > deadline) {
+      resolve({images: ready.length, math: document.querySelectorAll("mjx-container").length, dropdowns: document.querySelectorAll(".widget-dropdown select").length,
+               texts: document.querySelectorAll(".widget-textarea textarea").length,
+               scripts: [...document.scripts].map(s => s.src).filter(src => src && !src.startsWith(location.origin))});
+    } else {
+      setTimeout(look, 200);
+    }
+  };
+  look();
+}));
+"""
+
+
+@pytest.mark.site
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
+def test_widgets_and_math_render_offline(served):
+    """The widgets from their saved state, and the math, with no script from outside the site."""
+    browser = Browser()
+    try:
+        browser.open(f"{served}/nbs/02_deepbind.html")
+        state = browser.evaluate(WIDGETS)
+        browser.screenshot(OUT / "screenshots" / "02_deepbind_widgets.png")
+    finally:
+        browser.close()
+    assert state["scripts"] == [], "every script comes from the site itself"
+    assert state["images"] >= 2 and state["dropdowns"] >= 1 and state["texts"] >= 1, state
+    assert state["math"] >= 5, state
+
+
+@pytest.mark.site
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
+@pytest.mark.parametrize("page", PROSE_PAGES)
+def test_prose_page_renders_in_a_real_browser(served, page):
+    browser = Browser()
+    try:
+        browser.open(f"{served}/{page}.html")
+        state = browser.evaluate("({title: document.querySelector('h1')?.textContent ?? '', "
+                                 "text: document.body.innerText, tables: document.querySelectorAll('table').length})")
+        browser.screenshot(OUT / "screenshots" / f"{page.replace('/', '_')}.png")
+    finally:
+        browser.close()
+    assert state["title"].startswith(PROSE_PAGES[page])
+    assert "Traceback" not in state["text"]
+    if page != "book/setup":
+        assert state["tables"] >= 1

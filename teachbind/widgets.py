@@ -1,0 +1,132 @@
+"""Interactive explorers (ipywidgets) for a trained model. Figures are drawn as PNG images inside the widget, so an
+executed notebook saves them with the widget's state and the static website shows the explorer as it was left.
+Each chapter that shows an explorer also shows the same figure as a plain one.
+
+- :func:`mutation_map_explorer`: edit a sequence, see the prediction and the mutation map update (Chapter 2).
+- :func:`filter_browser`: pick a learned filter, see its logo and its best database match (Chapter 2).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from teachbind import interpret, plot, seq
+from teachbind.motifs import Motif
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _error(message: str) -> str:
+    return f'<span style="color:#b00020">{html.escape(message)}</span>'
+
+
+def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, alphabet: str = "DNA",
+                          window: tuple[int, int] | None = None, device: str | torch.device = "cpu"):
+    """An editable sequence, the model's prediction for it and its mutation map (:func:`teachbind.plot.mutation_map`
+    of :func:`teachbind.interpret.ism`), recomputed when the sequence changes; a slider picks the window shown.
+
+    ``model`` maps one-hot ``(N, 4, L)`` to ``(N,)`` scores. An invalid sequence shows the validation error (letter
+    and position) instead of a map. Returns an ``ipywidgets.VBox``.
+    """
+    import ipywidgets as widgets
+
+    length = len(sequence)
+    text = widgets.Textarea(value=sequence, continuous_update=False, rows=3,
+                            layout=widgets.Layout(width="100%"))
+    span = widgets.IntRangeSlider(value=window or (0, min(length, 60)), min=0, max=length, step=1,
+                                  description="window", continuous_update=False, layout=widgets.Layout(width="100%"))
+    status, image = widgets.HTML(), widgets.Image(format="png")
+    state: dict = {}
+
+    def redraw(_=None) -> None:
+        start, end = span.value
+        if end - start < 2:
+            return
+        fig = plot.mutation_map(state["effects"], state["sequence"], alphabet=alphabet, window=(start, end))
+        image.value = _png(fig)
+
+    def recompute(_=None) -> None:
+        candidate = "".join(text.value.split()).upper()
+        try:
+            x = seq.one_hot(candidate, alphabet=alphabet)
+        except ValueError as error:
+            status.value = _error(str(error))
+            return
+        model.eval()
+        with torch.no_grad():
+            score = float(model(x[None].to(device)).float().cpu()[0])
+        state.update(sequence=candidate, effects=interpret.ism(model, x[None], device=device)[0].numpy())
+        worst = np.unravel_index(state["effects"].argmin(), state["effects"].shape)
+        letters = seq.get_alphabet(alphabet).letters
+        status.value = (f"prediction <b>{score:.3f}</b> for {len(candidate)} nt; the most damaging substitution is "
+                        f"{candidate[worst[1]]}{worst[1] + 1}{letters[worst[0]]} "
+                        f"({state['effects'][worst]:+.3f})")
+        span.max = len(candidate)
+        if span.value[1] > len(candidate):
+            span.value = (max(0, len(candidate) - 60), len(candidate))
+        redraw()
+
+    text.observe(recompute, names="value")
+    span.observe(redraw, names="value")
+    recompute()
+    title = widgets.HTML("<b>Mutation-map explorer</b>: edit the sequence (then click outside the box); the map "
+                         "shows the change in score for every substitution.")
+    return widgets.VBox([title, text, status, span, image])
+
+
+def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = None,
+                   database: Sequence[Motif] = (), alphabet: str = "DNA"):
+    """Pick a learned filter (a :class:`~teachbind.motifs.Motif`, e.g. from
+    :func:`teachbind.motifs.motifs_from_activations`) to see its logo and, when ``matches``
+    (:func:`teachbind.motifs.tomtom` of ``filters`` against ``database``) is given, its best match and that
+    motif's logo. Returns an ``ipywidgets.VBox``."""
+    import ipywidgets as widgets
+
+    best = {} if matches is None else {int(q): row for q, row in matches.groupby("query").head(1).set_index(
+        "query").iterrows()}
+    by_id = {motif.id: motif for motif in database}
+    ranked = sorted(range(len(filters)), key=lambda i: best[i]["q_value"] if i in best else np.inf)
+
+    def label(i: int) -> str:
+        motif = filters[i]
+        sites = f", {motif.sites} sites" if motif.sites is not None else ""
+        return f"{motif.id} ({motif.consensus}{sites})"
+
+    choice = widgets.Dropdown(options=[(label(i), i) for i in ranked], description="filter",
+                              layout=widgets.Layout(width="60%"))
+    info, image = widgets.HTML(), widgets.Image(format="png")
+
+    def show(_=None) -> None:
+        i = choice.value
+        hit = best.get(i)
+        target = by_id.get(hit["target_id"]) if hit is not None else None
+        fig, axes = plt.subplots(1, 2 if target is not None else 1, figsize=(10 if target is not None else 5, 1.8),
+                                 squeeze=False)
+        plot.logo(filters[i].probs, alphabet=alphabet, ax=axes[0, 0], title=filters[i].id)
+        if target is not None:
+            plot.logo(target.probs, alphabet=alphabet, ax=axes[0, 1], title=f"{target.name} {target.id}")
+        fig.tight_layout()
+        image.value = _png(fig)
+        if hit is None:
+            info.value = "no database comparison given"
+        else:
+            verdict = "a match" if hit["q_value"] < 0.05 else "no significant match"
+            info.value = (f"best match <b>{html.escape(str(hit['target_name']))}</b> ({hit['target_id']}), "
+                          f"TomTom q = {hit['q_value']:.1e}: {verdict} at q &lt; 0.05")
+
+    choice.observe(show, names="value")
+    show()
+    title = widgets.HTML("<b>Filter browser</b>: the learned filters, best-matching first.")
+    return widgets.VBox([title, choice, info, image])
