@@ -157,7 +157,7 @@ def _outside_solutions(source: str, inside: bool) -> tuple[str, bool]:
             if start is None:
                 kept.append(source[position:])
                 return "".join(kept).strip(), False
-            kept.append(source[:start.start()][position:])
+            kept.append(source[position:start.start()])
             position, inside = start.end(), True
 
 

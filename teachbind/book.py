@@ -176,9 +176,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="SCALE for every chapter (default: each chapter's own default, 'book')")
     parser.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default: _build)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed for any one cell")
+    parser.add_argument("--site-only", action="store_true",
+                        help="render the website from the chapters already executed in OUT, without running them")
     args = parser.parse_args(argv)
     total = time.perf_counter()
-    for notebook in chapters():
+    for notebook in [] if args.site_only else chapters():
         print(f"executing {notebook.name} ...", flush=True)
         record = execute_chapter(notebook, args.out, scale=args.scale, timeout=args.timeout)
         print(f"  {record['status']} in {record['seconds']:.0f} s", flush=True)

@@ -38,8 +38,7 @@ def _assignments(args) -> int:
 def _grade(args) -> int:
     from teachbind import grading
 
-    limits = grading.Limits(seconds=args.timeout, memory=int(args.memory_gb * 2**30),
-                            threads=args.threads or grading.Limits().threads)
+    limits = grading.Limits(seconds=args.timeout, memory=int(args.memory_gb * 2**30), threads=args.threads)
     outcomes = grading.grade(args.submissions, args.out, reference=args.reference, scale=args.scale,
                              limits=limits, jobs=args.jobs, force=args.force)
     full = sum(o.score[0] == o.score[1] and not o.problems for o in outcomes)

@@ -277,17 +277,19 @@ def _kill(processes) -> None:
 
 @dataclass
 class Limits:
-    """Wall time in seconds and resident memory in bytes allowed to one submission, and its CPU threads."""
+    """Wall time in seconds and resident memory in bytes allowed to one submission, and its CPU threads (``None``:
+    the cores shared out among the submissions running at once)."""
 
     seconds: float = 600
     memory: int = 4 * 2**30
-    threads: int = 1
+    threads: int | None = None
 
 
 def _environment(work: Path, chapter: str, limits: Limits) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JPY_", "TEACHBIND_"))}
     env.update(HOME=str(work), TMPDIR=str(work / "tmp"), MPLCONFIGDIR=_matplotlib_dir(),
-               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(limits.threads), MKL_NUM_THREADS=str(limits.threads),
+               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(limits.threads),
+               MKL_NUM_THREADS=str(limits.threads),
                TEACHBIND_NOTEBOOK=f"{chapter}.ipynb", TEACHBIND_RESULTS_DIR=str(work / "results"))
     for key in ("TEACHBIND_DATA_DIR", "TEACHBIND_CACHE_DIR"):
         if os.environ.get(key):
@@ -421,7 +423,9 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
         raise FileExistsError(f"{' and '.join(existing)} already exist: choose another --out or pass --force")
     found = find_submissions(submissions_dir)
     jobs = jobs or os.cpu_count() or 1
-    limits = limits or Limits(threads=max(1, (os.cpu_count() or 1) // jobs))
+    limits = limits or Limits()
+    if limits.threads is None:
+        limits = Limits(limits.seconds, limits.memory, max(1, (os.cpu_count() or 1) // jobs))
     known = {path.stem: path for path in (chapters if chapters is not None else book.chapters())}
     _warm_caches()
     done, lock = [0], threading.Lock()
@@ -466,7 +470,8 @@ def _warm_caches() -> None:
 
     warm = ("import warnings, numpy as np\nfrom memelite import tomtom\nfrom teachbind import seq\n"
             "warnings.simplefilter('ignore')\nm = np.eye(4, 6)\ntomtom([m], [m])\n"
-            "seq.dinucleotide_shuffle(['ACGTACGT'], seed=0)\nseq.dinucleotide_shuffle(seq.one_hot(['ACGTAC']), seed=0)\n")
+            "seq.dinucleotide_shuffle(['ACGTACGT'], seed=0)\n"
+            "seq.dinucleotide_shuffle(seq.one_hot(['ACGTAC']), seed=0)\n")
     subprocess.run([sys.executable, "-c", warm], env={**os.environ, "NUMBA_CACHE_DIR": _numba_dir()}, check=True,
                    capture_output=True)
 

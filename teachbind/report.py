@@ -107,7 +107,7 @@ def execution_page(execution_dir: Path, titles: dict[str, str]) -> str:
     for record in records:
         stem = record["notebook"].removesuffix(".ipynb")
         scale = "book (the default)" if record.get("scale") == "default" else record.get("scale")
-        status = "✅ ok" if record.get("status") == "ok" else f"❌ {record.get('status')}"
+        status = "ok" if record.get("status") == "ok" else f"**failed**: {record.get('status')}"
         minutes, seconds = divmod(round(record.get("seconds", 0)), 60)
         lines.append(f"| {_chapter_link(stem, titles)} | {scale} | {status} | {minutes} min {seconds:02d} s | "
                      f"{record.get('device', 'not recorded')} |")
@@ -131,9 +131,9 @@ def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, st
     described = {(e["chapter"], e["result"], e.get("item")): e for e in paper}
     lines = ["# Reproduction report", "",
              "Generated when the book was built, from the results each chapter recorded in this run, beside the "
-             "published numbers gathered in `book/paper_numbers.yml` (each with its source). \"—\" means no published "
-             "number to compare with: a baseline or synthetic check of ours, or a number that could not be verified "
-             "against a primary source. Each chapter explains its gaps.", ""]
+             "published numbers gathered in `book/paper_numbers.yml` (each with its source). \"—\" means no "
+             "published number to compare with: a baseline or synthetic check of ours, or a number that could not "
+             "be verified against a primary source. Each chapter explains its gaps.", ""]
     for path in sorted(Path(results_dir).glob("*.json")):
         stem = path.stem
         results = json.loads(path.read_text())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -87,11 +87,13 @@ def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, alphabet: st
 
 
 def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = None,
-                   database: Sequence[Motif] = (), alphabet: str = "DNA"):
+                   database: Sequence[Motif] = (), influence: Mapping[int, float] | None = None,
+                   alphabet: str = "DNA"):
     """Pick a learned filter (a :class:`~teachbind.motifs.Motif`, e.g. from
     :func:`teachbind.motifs.motifs_from_activations`) to see its logo and, when ``matches``
     (:func:`teachbind.motifs.tomtom` of ``filters`` against ``database``) is given, its best match and that
-    motif's logo. Returns an ``ipywidgets.VBox``."""
+    motif's logo; ``influence`` (filter index → number, e.g. the change in prediction when the filter is
+    nullified) is shown beside it. Returns an ``ipywidgets.VBox``."""
     import ipywidgets as widgets
 
     best = {} if matches is None else {int(q): row for q, row in matches.groupby("query").head(1).set_index(
@@ -120,11 +122,14 @@ def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = N
         fig.tight_layout()
         image.value = _png(fig)
         if hit is None:
-            info.value = "no database comparison given"
+            text = "no database comparison given"
         else:
             verdict = "a match" if hit["q_value"] < 0.05 else "no significant match"
-            info.value = (f"best match <b>{html.escape(str(hit['target_name']))}</b> ({hit['target_id']}), "
-                          f"TomTom q = {hit['q_value']:.1e}: {verdict} at q &lt; 0.05")
+            text = (f"best match <b>{html.escape(str(hit['target_name']))}</b> ({hit['target_id']}), "
+                    f"TomTom q = {hit['q_value']:.1e}: {verdict} at q &lt; 0.05")
+        if influence is not None and i in influence:
+            text += f"; influence {influence[i]:+.3g}"
+        info.value = text
 
     choice.observe(show, names="value")
     show()

@@ -210,7 +210,8 @@ WIDGETS = """
     const images = [...document.querySelectorAll(".jupyter-widgets img, .widget-image")];
     const ready = images.filter(img => img.complete && img.naturalWidth > 100);
     if (ready.length >= 2 || Date.now() > deadline) {
-      resolve({images: ready.length, math: document.querySelectorAll("mjx-container").length, dropdowns: document.querySelectorAll(".widget-dropdown select").length,
+      resolve({images: ready.length, math: document.querySelectorAll("mjx-container").length,
+               dropdowns: document.querySelectorAll(".widget-dropdown select").length,
                texts: document.querySelectorAll(".widget-textarea textarea").length,
                scripts: [...document.scripts].map(s => s.src).filter(src => src && !src.startsWith(location.origin))});
     } else {

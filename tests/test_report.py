@@ -50,3 +50,28 @@ def test_default_folder_is_the_books_build_folder(tmp_path, monkeypatch):
     (tmp_path / "nbs").mkdir()
     monkeypatch.chdir(tmp_path / "nbs")
     assert report.results_dir() == tmp_path.resolve() / "_build" / "results"
+
+
+def test_execution_page_lists_each_chapter_and_the_versions(tmp_path):
+    for stem, seconds, status in (("01_a", 75.4, "ok"), ("02_b", 3600, "PapermillExecutionError: boom")):
+        (tmp_path / f"{stem}.json").write_text(json.dumps({
+            "notebook": f"{stem}.ipynb", "scale": "quick", "status": status, "seconds": seconds,
+            "device": "CPU: test, 2 cores", "versions": {"python": "3.11.7", "torch": "2.13.0"}}))
+    page = report.execution_page(tmp_path, {"01_a": "1. A"})
+    assert "| [1. A](../nbs/01_a.ipynb) | quick | ok | 1 min 15 s | CPU: test, 2 cores |" in page
+    assert "| [02_b](../nbs/02_b.ipynb) | quick | **failed**: PapermillExecutionError: boom | 60 min 00 s |" in page
+    assert "| torch | 2.13.0 |" in page and "Total: 61.3 minutes for 2 chapters." in page
+
+
+def test_reproduction_page_sets_each_result_beside_the_paper(tmp_path):
+    (tmp_path / "02_b.json").write_text(json.dumps({"auc": {"ELK1": 0.95, "SP1": 0.75}, "q": 1.5e-24,
+                                                    "new_result": 3}))
+    paper = [{"chapter": "02_b", "result": "auc", "item": "ELK1", "paper": 0.90, "what": "AUROC", "source": "repro"},
+             {"chapter": "02_b", "result": "auc", "paper": None, "what": "AUROCs"},
+             {"chapter": "02_b", "result": "q", "paper": None, "what": "TomTom q"}]
+    page = report.reproduction_page(tmp_path, paper, {"02_b": "2. B"})
+    assert "## [2. B](../nbs/02_b.ipynb)" in page
+    assert "| `auc` | mean 0.850 over 2 (0.750–0.950) | — | — | AUROCs |" in page
+    assert "| `auc[ELK1]` | 0.950 | 0.900 | +0.050 | AUROC; repro |" in page
+    assert "| `q` | 1.50e-24 |" in page
+    assert "| `new_result` | 3 | — | — | not described in book/paper_numbers.yml |" in page

@@ -42,10 +42,11 @@ def test_filter_browser_orders_filters_by_match_and_shows_the_match():
     database = [Motif("MA0001.1", "GATA1", rng.dirichlet(np.ones(4), 5).T)]
     matches = pd.DataFrame({"query": [0, 1, 2], "target_id": ["MA0001.1"] * 3, "target_name": ["GATA1"] * 3,
                             "q_value": [0.5, 1e-4, 0.2]})
-    browser = widgets.filter_browser(filters, matches=matches, database=database)
+    browser = widgets.filter_browser(filters, matches=matches, database=database, influence={1: -0.25})
     _, choice, info, image = browser.children
     assert [value for _, value in choice.options] == [1, 2, 0]
     assert "GATA1" in info.value and "a match" in info.value and bytes(image.value).startswith(PNG)
+    assert "influence -0.25" in info.value
     first = image.value
     choice.value = 0
     assert "no significant match" in info.value and image.value != first
