@@ -53,7 +53,7 @@ def main() -> None:
         folder.mkdir()
         expected = class_of(chapter, args.n, folder)
         start = time.perf_counter()
-        outcomes = grading.grade(folder, Path(scratch) / "grades.csv", jobs=args.jobs, progress=lambda line: None)
+        outcomes = grading.grade(folder, Path(scratch) / "grades.csv", jobs=args.jobs, progress=print)
         wall = time.perf_counter() - start
     wrong = {o.student: (o.score, expected[o.student]) for o in outcomes if o.score != expected[o.student]}
     seconds = [o.seconds for o in outcomes]

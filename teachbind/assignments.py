@@ -9,6 +9,7 @@ The markup convention, used by every chapter and checked by the tests:
 - A code cell tagged ``check`` after the solution calls a ``teachbind.exercises.check_*`` function on the student's
   answer. Each check is graded (one point, or N with a ``points-N`` tag). An exercise without a check is graded by
   hand.
+- In the student version, the stubs that replace solution cells are tagged ``answer``.
 
 The student version keeps the statement and the checks. A solution cell that defines functions becomes the same
 functions with their signatures and docstrings and a body that raises ``NotImplementedError`` with a hint; any other
@@ -49,6 +50,12 @@ class Exercise:
     @property
     def graded(self) -> bool:
         return bool(self.check_cells)
+
+
+def stated_labels(markdown: str) -> list[str]:
+    """The labels of the exercises stated in a markdown cell's source, in order."""
+    return [m.group(1) for m in (re.search(r":label:\s*(\S+)", e.group("options"))
+                                 for e in EXERCISE_START.finditer(markdown)) if m]
 
 
 def _tags(cell) -> list[str]:
@@ -115,18 +122,20 @@ def _hints(source: str) -> list[str]:
     return [line.strip() for line in source.splitlines() if line.strip().startswith("# hint:")]
 
 
-def _message(label: str, what: str) -> str:
-    return f"Exercise {label}: {what} (see the exercise above), then run the check below."
+def _message(label: str, what: str, graded: bool) -> str:
+    then = "then run the check below" if graded else "then explain what you find in a markdown cell (graded by hand)"
+    return f"Exercise {label}: {what} (see the exercise above), {then}."
 
 
-def stub(source: str, label: str) -> str:
-    """The student's starting point for a solution cell: signatures, docstrings and hints; bodies that raise."""
+def stub(source: str, label: str, graded: bool = True) -> str:
+    """The student's starting point for a solution cell: signatures, docstrings and hints; bodies that raise.
+    ``graded``: whether a check follows (the message says what to do next)."""
     tree = ast.parse(source)
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     hints = _hints(source)
     if not functions:
-        return "\n".join([*hints, f"# Exercise {label}: your answer here.",
-                          f"raise NotImplementedError({_message(label, 'write your answer here')!r})"])
+        message = _message(label, "replace this line with your code", graded)
+        return "\n".join([*hints, f"# Exercise {label}: your code here.", f"raise NotImplementedError({message!r})"])
     lines = source.splitlines()
     parts = []
     for function in functions:
@@ -138,7 +147,8 @@ def stub(source: str, label: str) -> str:
         if docstring is not None:
             text.append("\n".join(lines[function.body[0].lineno - 1:function.body[0].end_lineno]))
         text += [f"{body_indent}{hint}" for hint in hints if function is functions[0]]
-        text.append(f"{body_indent}raise NotImplementedError({_message(label, f'write {function.name}')!r})")
+        message = _message(label, f"write {function.name}", graded)
+        text.append(f"{body_indent}raise NotImplementedError({message!r})")
         parts.append("\n".join(text))
     return "\n\n\n".join(parts)
 
@@ -164,7 +174,7 @@ def _outside_solutions(source: str, inside: bool) -> tuple[str, bool]:
 def student_version(nb, chapter: str):
     """A copy of chapter notebook ``nb`` for students: solutions replaced by stubs, checks kept, outputs cleared."""
     found = exercises(nb, chapter)
-    solution_of = {index: e.label for e in found for index in e.solution_cells}
+    solution_of = {index: e for e in found for index in e.solution_cells}
     check_of = {index: (e.label, e.points[i]) for e in found for i, index in enumerate(e.check_cells)}
     student = copy.deepcopy(nb)
     cells = []
@@ -179,9 +189,10 @@ def student_version(nb, chapter: str):
             cell.outputs = []
             cell.execution_count = None
             if index in solution_of:
-                cell.source = stub(cell.source, solution_of[index])
+                exercise = solution_of[index]
+                cell.source = stub(cell.source, exercise.label, exercise.graded)
                 cell.metadata["tags"] = [t for t in _tags(cell) if t != "solution"] + ["answer"]
-                cell.metadata["teachbind"] = {"exercise": solution_of[index]}
+                cell.metadata["teachbind"] = {"exercise": exercise.label}
             if index in check_of:
                 label, points = check_of[index]
                 cell.metadata["teachbind"] = {"exercise": label, "points": points}

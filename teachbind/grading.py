@@ -24,11 +24,9 @@ real boundary run the grader inside a container with no network and only the sub
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,6 +49,10 @@ WRITE_EVENTS = {"os.remove", "os.rmdir", "os.mkdir", "os.truncate", "os.chmod", 
                 "os.link", "os.symlink", "shutil.rmtree", "os.rename"}
 SPAWN_EVENTS = {"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
                 "pty.spawn"}
+# Every thread pool a chapter may start (torch's OpenMP, numba's parallel loops in memelite, BLAS) is held to the
+# submission's share of the cores. Without NUMBA_NUM_THREADS, two Chapter 2 submissions side by side on two cores
+# took 120 s each instead of 37 s: numba's OpenMP threads kept spinning beside the other submission.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -145,7 +147,7 @@ def with_reference_checks(nb, checks: list[Check]):
     stated = None
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            labels = re.findall(r"\{exercise-start\}[^\n]*\n(?::[^\n]*\n)*?:label:\s*(\S+)", cell.source)
+            labels = assignments.stated_labels(cell.source)
             stated = labels[-1] if labels else stated
             continue
         if cell.cell_type != "code" or "check" not in cell.metadata.get("tags", []):
@@ -155,15 +157,27 @@ def with_reference_checks(nb, checks: list[Check]):
         seen[label] = k + 1
         key = f"{label}#{k}"
         if key in by_key and key not in placed:
-            cell.source = by_key[key].source
+            cell.source = fresh_checks(by_key[key].source)
             cell.metadata["teachbind"] = {"exercise": label, "check": key}
             placed.add(key)
     for check in checks:
         if check.key not in placed:
-            cell = nbformat.v4.new_code_cell(check.source, metadata={
+            cell = nbformat.v4.new_code_cell(fresh_checks(check.source), metadata={
                 "tags": ["check"], "teachbind": {"exercise": check.exercise, "check": check.key}})
             nb.cells.append(cell)
     return nb
+
+
+def fresh_checks(source: str) -> str:
+    """A check cell's source preceded by a fresh import of the checks it calls, so that a submission cannot
+    replace or patch them."""
+    from teachbind import exercises
+
+    names = sorted({name for name in re.findall(r"\bcheck_\w+", source) if hasattr(exercises, name)})
+    if not names:
+        return source
+    return ("import importlib as _importlib, teachbind.exercises as _exercises\n_importlib.reload(_exercises)\n"
+            f"from teachbind.exercises import {', '.join(names)}\n{source}")
 
 
 def prepared(nb, checks: list[Check], *, scale: str, work: Path, log: Path, writable: tuple[str, ...]):
@@ -213,13 +227,14 @@ def results_of(executed, checks: list[Check]) -> tuple[list[dict], list[str]]:
         rows.append({"exercise": check.exercise, "passed": passed, "points": check.points if passed else 0,
                      "max_points": check.points, "feedback": feedback})
     errors = []
-    for index, cell in enumerate(executed.cells):
+    for cell in executed.cells:
         if cell.cell_type == "code" and not cell.metadata.get("teachbind", {}).get("check"):
             error = _output_text(cell)[1]
             unwritten = "answer" in cell.metadata.get("tags", []) and error and \
                 error.startswith("NotImplementedError")
             if error and not unwritten:
-                errors.append(f"cell {index} raised {error}")
+                first_line = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
+                errors.append(f"{error} (in the cell starting {first_line!r})")
     return rows, errors
 
 
@@ -288,8 +303,7 @@ class Limits:
 def _environment(work: Path, chapter: str, limits: Limits) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JPY_", "TEACHBIND_"))}
     env.update(HOME=str(work), TMPDIR=str(work / "tmp"), MPLCONFIGDIR=_matplotlib_dir(),
-               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS=str(limits.threads),
-               MKL_NUM_THREADS=str(limits.threads),
+               PYTHONDONTWRITEBYTECODE="1", **{name: str(limits.threads) for name in THREAD_VARIABLES},
                TEACHBIND_NOTEBOOK=f"{chapter}.ipynb", TEACHBIND_RESULTS_DIR=str(work / "results"))
     for key in ("TEACHBIND_DATA_DIR", "TEACHBIND_CACHE_DIR"):
         if os.environ.get(key):
@@ -422,6 +436,10 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
     if existing and not force:
         raise FileExistsError(f"{' and '.join(existing)} already exist: choose another --out or pass --force")
     found = find_submissions(submissions_dir)
+    if reference is not None:
+        if not Path(reference).is_file():
+            raise FileNotFoundError(f"the reference chapter {reference} does not exist")
+        reference_checks(nbformat.read(reference, as_version=4))
     jobs = jobs or os.cpu_count() or 1
     limits = limits or Limits()
     if limits.threads is None:

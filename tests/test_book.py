@@ -97,6 +97,8 @@ def test_site_builds_with_warnings_as_errors(site):
     for notebook in CHAPTERS:
         page = (site / "nbs" / f"{notebook.stem}.html").read_text()
         assert "Traceback" not in page and 'class="output error"' not in page
+        assert f"colab.research.google.com/github/teachbind/teachbind/blob/main/nbs/{notebook.name}" in page
+        assert f"mybinder.org/v2/gh/teachbind/teachbind/main?urlpath=tree/nbs/{notebook.name}" in page
 
 
 @pytest.fixture(scope="session")

@@ -62,9 +62,13 @@ def test_grade_command_writes_grades_and_feedback(tmp_path):
     assert again.returncode == 2 and "already exist" in again.stderr
 
 
-def test_grade_names_a_missing_folder(tmp_path, capsys):
+def test_grade_names_a_missing_folder_or_reference(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path / "none"), "--out", str(tmp_path / "g.csv")]) == 2
     assert "is not a folder of submissions" in capsys.readouterr().err
+    nbformat.write(tiny_chapter(), tmp_path / "a.ipynb")
+    assert cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--reference",
+                     str(tmp_path / "missing.ipynb")]) == 2
+    assert "the reference chapter" in capsys.readouterr().err and not (tmp_path / "g.csv").exists()
 
 
 def test_data_list_summarises_folders_and_lists_files(capsys, monkeypatch, tmp_path):

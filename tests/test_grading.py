@@ -143,6 +143,9 @@ def graded(tmp_path, tiny):
     _submission(subs, "bob", _edit(nbformat.from_dict(json.loads(json.dumps(solved))), "return x", "return x.T"))
     _submission(subs, "cy", student)
     cheat = _edit(nbformat.from_dict(json.loads(json.dumps(student))), "check_one_hot(my_one_hot)", "print('✓')")
+    cheat.cells.insert(3, nbformat.v4.new_code_cell(
+        "import teachbind.exercises\ncheck_pwm_scan = lambda fn: print('✓ pwm_scan: all 5 checks passed')\n"
+        "teachbind.exercises.check_pwm_scan = check_pwm_scan"))
     _submission(subs, "dee", cheat)
     (subs / "eve.ipynb").write_text('{"cells": [', encoding="utf-8")
     outside = tmp_path / "instructor" / "grades-of-everyone.txt"
@@ -184,14 +187,15 @@ def test_grading_a_batch(graded):
     assert _row(rows, "bob", "ex-scan")["points"] == "2"
     assert outcomes["cy"].score == (0, 3)
     assert "my_one_hot is not written yet" in _row(rows, "cy", "ex-one-hot")["feedback"]
-    assert outcomes["dee"].score == (0, 3), "an edited check is put back before grading"
+    assert outcomes["dee"].score == (0, 3), "an edited or replaced check is put back before grading"
     assert "not a valid notebook" in _row(rows, "eve", grading.NOTEBOOK_ROW)["feedback"]
     assert "write outside its folder" in _row(rows, "fay", grading.NOTEBOOK_ROW)["feedback"]
     assert graded["outside"].read_text() == "keep me"
     assert "ran for more than 20 s" in _row(rows, "gus", grading.NOTEBOOK_ROW)["feedback"]
     assert "memory" in _row(rows, "hal", grading.NOTEBOOK_ROW)["feedback"]
     assert outcomes["ivy"].score == (3, 3), "an error elsewhere does not stop the checks"
-    assert "RuntimeError: my own bug" in _row(rows, "ivy", grading.NOTEBOOK_ROW)["feedback"]
+    assert "RuntimeError: my own bug (in the cell starting \"raise RuntimeError('my own bug')\")" in \
+        _row(rows, "ivy", grading.NOTEBOOK_ROW)["feedback"]
     assert "start a process" in _row(rows, "jo", grading.NOTEBOOK_ROW)["feedback"]
     for student in ("fay", "gus", "hal", "jo"):
         assert outcomes[student].score == (0, 3)
