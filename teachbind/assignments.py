@@ -52,10 +52,15 @@ class Exercise:
         return bool(self.check_cells)
 
 
+def _exercise_starts(markdown: str) -> list[str | None]:
+    """The label of each exercise-start directive in a markdown cell's source (``None`` where it has none)."""
+    labels = (re.search(r":label:\s*(\S+)", start.group("options")) for start in EXERCISE_START.finditer(markdown))
+    return [label.group(1) if label else None for label in labels]
+
+
 def stated_labels(markdown: str) -> list[str]:
     """The labels of the exercises stated in a markdown cell's source, in order."""
-    return [m.group(1) for m in (re.search(r":label:\s*(\S+)", e.group("options"))
-                                 for e in EXERCISE_START.finditer(markdown)) if m]
+    return [label for label in _exercise_starts(markdown) if label]
 
 
 def _tags(cell) -> list[str]:
@@ -79,14 +84,13 @@ def exercises(nb, name: str = "the notebook") -> list[Exercise]:
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index}"
         if cell.cell_type == "markdown":
-            for match in EXERCISE_START.finditer(cell.source):
-                label = re.search(r":label:\s*(\S+)", match.group("options"))
-                if not label:
+            for label in _exercise_starts(cell.source):
+                if label is None:
                     raise MarkupError(f"{where}: an exercise-start directive has no ':label: ex-...' option")
-                if label.group(1) in by_label:
-                    raise MarkupError(f"{where}: exercise label {label.group(1)!r} is used twice")
-                by_label[label.group(1)] = Exercise(label.group(1))
-                found.append(by_label[label.group(1)])
+                if label in by_label:
+                    raise MarkupError(f"{where}: exercise label {label!r} is used twice")
+                by_label[label] = Exercise(label)
+                found.append(by_label[label])
             was_inside = in_solution is not None
             for label in SOLUTION_START.findall(cell.source):
                 if label not in by_label:

@@ -290,7 +290,7 @@ def _kill(processes) -> None:
             pass
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     """Wall time in seconds and resident memory in bytes allowed to one submission, and its CPU threads (``None``:
     the cores shared out among the submissions running at once)."""
@@ -330,7 +330,9 @@ def _address_space_limit(limit: int):
 
 def grade_one(submission: Submission, reference: Path | None, chapters: dict[str, Path], scratch: Path, *,
               scale: str = "quick", limits: Limits = Limits()) -> Outcome:
-    """Grade one submission in the scratch folder ``scratch`` (created; left for inspection)."""
+    """Grade one submission in the folder ``scratch``: its ``work/`` is the run's folder, its ``grader/`` holds the
+    prepared and the executed notebook and the run's output. ``chapters`` maps chapter names to reference notebooks
+    for a submission whose metadata names its chapter; ``reference``, when given, is used instead."""
     from teachbind.data.registry import cache_dir
 
     outcome = Outcome(submission.student)
@@ -362,20 +364,7 @@ def grade_one(submission: Submission, reference: Path | None, chapters: dict[str
                                  env=_environment(work, Path(reference).stem, limits), stdout=output,
                                  stderr=subprocess.STDOUT, start_new_session=True,
                                  preexec_fn=_address_space_limit(limits.memory))
-        stopped = None
-        while child.poll() is None:
-            processes = _tree(child.pid)
-            memory = _tree_memory(processes)
-            outcome.peak_memory = max(outcome.peak_memory, memory)
-            if memory > limits.memory:
-                stopped = f"used more than {limits.memory / 2**30:.1f} GB of memory"
-            elif time.perf_counter() - start > limits.seconds:
-                stopped = f"ran for more than {limits.seconds:.0f} s"
-            if stopped:
-                _kill(processes)
-                child.wait()
-                break
-            time.sleep(0.2)
+        stopped = _watch(child, limits, start, outcome)
     outcome.seconds = time.perf_counter() - start
     confined = log.read_text().strip()
     if confined:
@@ -396,6 +385,26 @@ def grade_one(submission: Submission, reference: Path | None, chapters: dict[str
         outcome.problems.append(f"ran out of memory (limit {limits.memory / 2**30:.1f} GB)")
     outcome.problems += errors
     return outcome
+
+
+def _watch(child: subprocess.Popen, limits: Limits, start: float, outcome: Outcome) -> str | None:
+    """Wait for ``child``, recording its process tree's peak memory in ``outcome``; kill the tree when it passes
+    a limit, and return what it did then (``None`` if it finished within the limits)."""
+    while child.poll() is None:
+        processes = _tree(child.pid)
+        memory = _tree_memory(processes)
+        outcome.peak_memory = max(outcome.peak_memory, memory)
+        stopped = None
+        if memory > limits.memory:
+            stopped = f"used more than {limits.memory / 2**30:.1f} GB of memory"
+        elif time.perf_counter() - start > limits.seconds:
+            stopped = f"ran for more than {limits.seconds:.0f} s"
+        if stopped:
+            _kill(processes)
+            child.wait()
+            return stopped
+        time.sleep(0.2)
+    return None
 
 
 def feedback_text(outcome: Outcome) -> str:
