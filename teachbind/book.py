@@ -2,8 +2,10 @@
 
 ``python -m teachbind.book [--scale book] [--out _build]`` runs every chapter in ``nbs/`` with the given scale
 (default: each chapter's own default), writes the executed notebooks to ``<out>/executed/nbs/``, their recorded
-results to ``<out>/results/`` and their run times to ``<out>/execution/``, then builds the site into
-``<out>/html/`` with Sphinx warnings treated as errors. The tests call the same functions at ``--scale quick``.
+results to ``<out>/results/`` and their execution records (scale, status, wall time, device, package versions) to
+``<out>/execution/``, then builds the site into ``<out>/html/`` with Sphinx warnings treated as errors; the
+execution and reproduction pages are generated from those records (``--site-only`` renders again without running
+the chapters). The tests call the same functions at ``--scale quick``.
 """
 
 from __future__ import annotations
