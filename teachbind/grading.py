@@ -372,17 +372,19 @@ def grade_one(submission: Submission, reference: Path | None, chapters: dict[str
     executed_path = grader / "executed.ipynb"
     if stopped is None and not executed_path.exists():
         stopped = f"the grading process failed: {(grader / 'output.log').read_text()[-300:]}"
+    if stopped is None:
+        executed = nbformat.read(executed_path, as_version=4)
+        rows, errors = results_of(executed, checks)
+        if any(error.startswith("MemoryError") for error in errors):
+            stopped = f"ran out of memory (a MemoryError at the {limits.memory / 2**30:.1f} GB limit)"
     if stopped:
         outcome.problems.append(f"stopped: it {stopped}")
         outcome.rows = _zero_rows(checks, f"the notebook {stopped}")
         return outcome
-    executed = nbformat.read(executed_path, as_version=4)
-    outcome.rows, errors = results_of(executed, checks)
+    outcome.rows = rows
     status = executed.metadata.get("teachbind_grading", {}).get("status")
     if status and status != "ok":
         outcome.problems.append(status)
-    if any("MemoryError" in error for error in errors):
-        outcome.problems.append(f"ran out of memory (limit {limits.memory / 2**30:.1f} GB)")
     outcome.problems += errors
     return outcome
 

@@ -130,7 +130,8 @@ def _edit(nb, old: str, new: str):
 
 @pytest.fixture
 def graded(tmp_path, tiny):
-    """Grade one good, one wrong, one unwritten and five hostile submissions of the tiny chapter in one batch."""
+    """Grade one good, one wrong and one unwritten submission of the tiny chapter, and eight that cheat, break or
+    misbehave, in one batch."""
     subs = tmp_path / "submissions"
     subs.mkdir()
     student = assignments.student_version(nbformat.read(tiny, as_version=4), "99_tiny")
@@ -157,6 +158,7 @@ def graded(tmp_path, tiny):
         "hal": "import numpy as np\nblocks = []\nwhile True:\n    blocks.append(np.ones(10**7))",
         "ivy": "raise RuntimeError('my own bug')",
         "jo": "import subprocess\nsubprocess.run(['true'])",
+        "kim": "hoard = bytearray(100 * 2**30)",
     }
     for name, source in hostile.items():
         nb = nbformat.from_dict(json.loads(json.dumps(solved)))
@@ -180,7 +182,7 @@ def _row(rows, student, exercise):
 @pytest.mark.timeout(300)
 def test_grading_a_batch(graded):
     rows, outcomes = graded["rows"], graded["outcomes"]
-    assert sorted(outcomes) == ["ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy", "jo"]
+    assert sorted(outcomes) == ["ada", "bob", "cy", "dee", "eve", "fay", "gus", "hal", "ivy", "jo", "kim"]
     assert outcomes["ada"].score == (3, 3) and not outcomes["ada"].problems, (outcomes["ada"], graded["lines"])
     assert _row(rows, "bob", "ex-one-hot")["passed"] == "False"
     assert "Channels come first" in _row(rows, "bob", "ex-one-hot")["feedback"]
@@ -197,9 +199,10 @@ def test_grading_a_batch(graded):
     assert "RuntimeError: my own bug (in the cell starting \"raise RuntimeError('my own bug')\")" in \
         _row(rows, "ivy", grading.NOTEBOOK_ROW)["feedback"]
     assert "start a process" in _row(rows, "jo", grading.NOTEBOOK_ROW)["feedback"]
-    for student in ("fay", "gus", "hal", "jo"):
+    assert "ran out of memory (a MemoryError" in _row(rows, "kim", grading.NOTEBOOK_ROW)["feedback"]
+    for student in ("fay", "gus", "hal", "jo", "kim"):
         assert outcomes[student].score == (0, 3)
-    assert len(graded["lines"]) == 10 and all("points in" in line for line in graded["lines"])
+    assert len(graded["lines"]) == 11 and all("points in" in line for line in graded["lines"])
     feedback = (graded["feedback"] / "bob.md").read_text()
     assert "Score: 2 / 3" in feedback and "Channels come first" in feedback
     with pytest.raises(FileExistsError, match="already exist"):
