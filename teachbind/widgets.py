@@ -107,7 +107,7 @@ def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = N
         return f"{motif.id} ({motif.consensus}{sites})"
 
     choice = widgets.Dropdown(options=[(label(i), i) for i in ranked], description="filter",
-                              layout=widgets.Layout(width="60%"))
+                              layout=widgets.Layout(width="95%"))
     info, image = widgets.HTML(), widgets.Image(format="png")
 
     def show(_=None) -> None:
