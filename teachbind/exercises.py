@@ -2,7 +2,8 @@
 
 Each ``check_*`` function takes the student's function, compares it with the package's reference on a set of
 cases, prints a line when every case passes, and otherwise raises :class:`ExerciseFailed` naming the input, the
-expected and the actual output, and a hint.
+expected and the actual output, and a hint. :func:`check_function` with :class:`Hint` is the engine most of them
+use and the way to write a new one (the book's course page shows how); the grader reads the ✓ line or the message.
 """
 
 from __future__ import annotations
