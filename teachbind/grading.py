@@ -34,7 +34,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -454,13 +454,12 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
     jobs = jobs or os.cpu_count() or 1
     limits = limits or Limits()
     if limits.threads is None:
-        limits = Limits(limits.seconds, limits.memory, max(1, (os.cpu_count() or 1) // jobs))
+        limits = replace(limits, threads=max(1, (os.cpu_count() or 1) // jobs))
     known = {path.stem: path for path in (chapters if chapters is not None else book.chapters())}
     _warm_caches()
     done, lock = [0], threading.Lock()
 
-    def run(index_submission):
-        index, submission = index_submission
+    def run(submission: Submission) -> Outcome:
         with tempfile.TemporaryDirectory(prefix="teachbind-grade-") as scratch:
             outcome = grade_one(submission, reference, known, Path(scratch), scale=scale, limits=limits)
         with lock:
@@ -472,7 +471,7 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
         return outcome
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        outcomes = list(pool.map(run, enumerate(found)))
+        outcomes = list(pool.map(run, found))
     feedback_dir.mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as handle:
