@@ -29,9 +29,9 @@ COLAB_CELL = f"""# On Colab, this installs teachbind (Colab has PyTorch already)
 import sys
 if "google.colab" in sys.modules:
     %pip install --quiet --no-deps "teachbind @ git+{REPOSITORY}@main"
-    %pip install --quiet logomaker memelite pyjaspar pooch"""
+    %pip install --quiet logomaker memelite pyjaspar pooch optuna"""
 VERSIONS_OF = ("python", "teachbind", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "memelite",
-               "pyjaspar", "papermill", "jupyter-book")
+               "pyjaspar", "optuna", "papermill", "jupyter-book")
 
 
 def chapters(root: Path = ROOT) -> list[Path]:

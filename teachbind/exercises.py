@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from teachbind import motifs, seq
-from teachbind.interpret import ism
-from teachbind.models import DeepBind
+from teachbind.interpret import filter_influence, ism
+from teachbind.models import Basset, DeepBind
 
 
 class ExerciseFailed(AssertionError):
@@ -208,3 +208,76 @@ def check_mutation_map(fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tenso
                    Hint(lambda got, model, x: not np.allclose(_as_array(got)[x.numpy() == 1], 0, atol=1e-6),
                         "At the sequence's own letter nothing changes: that entry must be 0."),
                    Hint(lambda got, model, x: True, first_difference)])
+
+
+def check_flattened_size(fn: Callable[[int, str], int]) -> None:
+    """Check ``fn(length, padding) -> int``: how many features leave Basset's third convolution block (and enter
+    its first dense layer) for a sequence of ``length`` bp with ``"same"`` or ``"valid"`` padding."""
+    cases = [(length, padding) for length in (600, 1000, 200, 301) for padding in ("same", "valid")]
+
+    def reference(length, padding):
+        return Basset(1, length, padding=padding, hidden=(4,)).flattened
+
+    check_function(
+        fn, reference, cases, name="flattened_size", atol=0,
+        hints=[Hint(lambda got, length, padding: padding == "same" and got == 200 * (length // 3 // 4 // 4),
+                    "The released code pools in ceil mode: a last, partial window still gives an output, so "
+                    "divide rounding up."),
+                   Hint(lambda got, length, padding: padding == "valid" and got == reference(length, "same"),
+                        "Without padding, a convolution of width w shortens the sequence by w - 1 before pooling."),
+                   Hint(lambda got, length, padding: got == reference(length, padding) // 200,
+                        "That is the number of positions; each carries the 200 filters of the third block.")])
+
+
+def _filter_activations(seed: int, n: int = 30, length: int = 40, width: int = 5):
+    rng = np.random.default_rng(seed)
+    x = seq.one_hot(["".join(rng.choice(list("ACGT"), length)) for _ in range(n)])
+    weights = torch.from_numpy(rng.normal(size=(1, 4, width)).astype(np.float32))
+    return x, torch.relu(torch.nn.functional.conv1d(x, weights))[:, 0], width
+
+
+def check_filter_pwm(fn: Callable[[torch.Tensor, torch.Tensor, int], np.ndarray]) -> None:
+    """Check ``fn(x, activations, width) -> (4, width)``: the letter frequencies of every window whose activation
+    exceeds half the filter's maximum, for one-hot ``x`` ``(N, 4, L)`` and one filter's activations
+    ``(N, L - width + 1)`` (window ``p`` covers ``x[:, :, p:p + width]``). No pseudocounts."""
+    cases = [_filter_activations(seed) for seed in range(3)]
+
+    def reference(x, activations, width):
+        return motifs.motifs_from_activations(x, activations[:, None], width, windows="all", pseudocount=0)[0].probs
+
+    def best_only(x, activations, width):
+        return motifs.motifs_from_activations(x, activations[:, None], width, windows="best", pseudocount=0)[0].probs
+
+    check_function(
+        fn, reference, cases, name="filter_pwm", describe=lambda x, a, w: f"x {tuple(x.shape)}, width {w}",
+        hints=[Hint(lambda got, x, a, w: _close(got, best_only(x, a, w)),
+                    "You kept one window per sequence: Basset counts every window above the threshold."),
+               Hint(lambda got, x, a, w: not np.allclose(_as_array(got).sum(axis=0), 1),
+                    "Turn the counts into frequencies: each column should sum to 1.")])
+
+
+def check_filter_influence(fn: Callable[[torch.nn.Module, torch.Tensor, int], torch.Tensor]) -> None:
+    """Check ``fn(model, x, f) -> (T,)``: the mean over sequences of the squared change in each cell type's predicted
+    probability when filter ``f`` of the first layer (the output of ``model.conv[0][2]``) is replaced by its mean
+    activation over ``x`` (all sequences and positions)."""
+    rng = np.random.default_rng(5)
+    torch.manual_seed(0)
+    model = Basset(3, 40, filters=(6, 4, 4), widths=(5, 3, 3), pools=(2, 2, 2), hidden=(8,)).eval()
+    with torch.no_grad():
+        model.first_layer.weight.mul_(4)
+        model.output.weight.mul_(8)
+    x = seq.one_hot(["".join(rng.choice(list("ACGT"), 40)) for _ in range(16)])
+    full = filter_influence(model, x, device="cpu")
+    signed = filter_influence(model, x, signed=True, device="cpu")
+    with torch.no_grad():
+        check_function(
+            fn, lambda model, x, f: full[f], [(model, x, f) for f in (0, 3, 5)], name="filter_influence",
+            describe=lambda model, x, f: f"a small Basset, x {tuple(x.shape)}, filter {f}", atol=1e-6,
+            hints=[Hint(lambda got, model, x, f: _close(got, signed[f], atol=1e-5),
+                        "Square each sequence's change before averaging: Basset's influence is a mean squared "
+                        "change, and signed changes cancel."),
+                   Hint(lambda got, model, x, f: _close(got, -signed[f], atol=1e-5),
+                        "Square each sequence's change before averaging (and mind the sign)."),
+                   Hint(lambda got, model, x, f: True,
+                        "Read the probabilities through a sigmoid, put the model in eval mode, and take the "
+                        "filter's mean over every sequence and position before replacing its output.")])

@@ -1,4 +1,5 @@
-"""What a trained model learned: in-silico mutagenesis, introduced in Chapter 2 (``nbs/02_deepbind.ipynb``).
+"""What a trained model learned: in-silico mutagenesis (Chapter 2, ``nbs/02_deepbind.ipynb``), and the loss and
+gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``).
 
 Operations share one calling shape, ``op(model, x, *, batch_size, device)``, with one-hot ``x`` of shape
 ``(N, 4, L)`` and tensors returned on the CPU.
@@ -17,23 +18,28 @@ def ism(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024, devi
         ) -> torch.Tensor:
     """In-silico saturation mutagenesis: the change in the model's output for every single substitution.
 
-    ``x``: one-hot ``(N, 4, L)``; the model maps ``(B, 4, L)`` to ``(B,)``. Returns ``(N, 4, L)``: entry
-    ``[n, b, i]`` is ``model(x_n with letter b at position i) - model(x_n)``, so the wild-type letter's entry is 0.
-    This is the data of DeepBind's mutation maps (Alipanahi et al. 2015).
+    ``x``: one-hot ``(N, 4, L)``; the model maps ``(B, 4, L)`` to ``(B,)`` or, with several outputs (Basset's
+    cell types), to ``(B, T)``. Returns ``(N, 4, L)``, or ``(N, T, 4, L)`` for ``T`` outputs: entry ``[n, b, i]``
+    (``[n, t, b, i]``) is ``model(x_n with letter b at position i) - model(x_n)``, so the wild-type letter's entry
+    is 0. This is the data of DeepBind's mutation maps (Alipanahi et al. 2015) and of Basset's in-silico
+    saturation mutagenesis (Kelley et al. 2016).
     """
     if x.ndim != 3 or x.shape[1] != 4:
         raise ValueError(f"ism expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
     n, _, length = x.shape
     reference = predict(model, x, batch_size=batch_size, device=device, amp=False)
-    effects = torch.empty(n, 4, length)
-    letters = torch.eye(4)
+    outputs = reference.shape[1:]
+    effects = torch.empty(n, *outputs, 4, length)
+    letters = torch.eye(4, dtype=x.dtype)
     for i in range(n):
         mutants = x[i].repeat(4 * length, 1, 1)
         positions = torch.arange(length).repeat_interleave(4)
         mutants[torch.arange(4 * length), :, positions] = letters.repeat(length, 1)
         scores = predict(model, mutants, batch_size=batch_size, device=device, amp=False)
-        effects[i] = scores.view(length, 4).T - reference[i]
-    effects[x == 1] = 0.0
+        scores = scores.view(length, 4, *outputs).movedim((0, 1), (-1, -2))
+        effects[i] = scores - reference[i].view(*outputs, 1, 1)
+    wild_type = (x == 1).view(n, *(1,) * len(outputs), 4, length).expand_as(effects)
+    effects[wild_type] = 0.0
     return effects
 
 
@@ -45,3 +51,56 @@ def substitutions(effects: torch.Tensor, sequence: str, alphabet: str = "DNA") -
             for i in range(len(sequence)) for b in range(4) if letters[b] != sequence[i].upper()]
     table = pd.DataFrame(rows, columns=["position", "reference", "alternative", "effect"])
     return table.sort_values("effect", kind="stable").reset_index(drop=True)
+
+
+def loss_gain(effects: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Basset's per-position summaries of :func:`ism` effects ``(..., 4, L)``: the loss score, the largest
+    decrease any substitution at that position causes (>= 0), and the gain score, the largest increase (>= 0).
+    Returns two tensors of shape ``(..., L)``."""
+    return (-effects.amin(dim=-2)).clamp(min=0), effects.amax(dim=-2).clamp(min=0)
+
+
+def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, layer: torch.nn.Module | None = None,
+                     signed: bool = False, batch_size: int = 256, device: str | torch.device = "auto"
+                     ) -> torch.Tensor:
+    """The influence of each filter on each output, measured as Basset did: replace the filter's output with
+    its mean activation and see how the predictions change.
+
+    ``x``: one-hot ``(N, 4, L)``; the model maps it to ``(N, T)`` logits, read as probabilities through a sigmoid.
+    ``layer``: the module whose output ``(N, F, L')`` holds the filter activations (default: ``model.conv[0][2]``,
+    the ReLU of Basset's first block). A filter's mean activation is taken over all sequences of ``x`` and all
+    positions. Returns ``(F, T)``: the mean over sequences of the squared change ``(p(x) - p(x with filter f
+    nullified))²``; its sum over outputs is Basset's overall influence of a filter. With ``signed``, the mean of the
+    change itself: positive where the filter raises that output on average (replacing a motif detector by its mean
+    raises the predictions of the many sequences without the motif and lowers those with it, so the signed mean
+    can be small even for a filter that matters).
+    """
+    if x.ndim != 3 or x.shape[1] != 4:
+        raise ValueError(f"filter_influence expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    layer = layer if layer is not None else model.conv[0][2]
+    sums = []
+
+    def record_mean(module, inputs, output):
+        sums.append((output.float().sum((0, 2)).cpu(), output.shape[0] * output.shape[2]))
+
+    handle = layer.register_forward_hook(record_mean)
+    try:
+        reference = torch.sigmoid(predict(model, x, batch_size=batch_size, device=device, amp=False))
+    finally:
+        handle.remove()
+    means = sum(s for s, _ in sums) / sum(n for _, n in sums)
+    changes = torch.empty(len(means), reference.shape[1])
+    for f, mean in enumerate(means.tolist()):
+        def nullify(module, inputs, output, f=f, mean=mean):
+            output = output.clone()
+            output[:, f] = mean
+            return output
+
+        handle = layer.register_forward_hook(nullify)
+        try:
+            nullified = torch.sigmoid(predict(model, x, batch_size=batch_size, device=device, amp=False))
+        finally:
+            handle.remove()
+        delta = reference - nullified
+        changes[f] = (delta if signed else delta ** 2).mean(dim=0)
+    return changes

@@ -293,29 +293,35 @@ def choose_motif(x: torch.Tensor, labels, candidates: Sequence[Motif], *, both_s
 
 
 def motifs_from_activations(x: torch.Tensor, activations: torch.Tensor, width: int, *, threshold: float = 0.5,
-                            pseudocount: float = 0.1, alphabet: str = "DNA") -> list[Motif]:
+                            windows: str = "best", pseudocount: float = 0.1, alphabet: str = "DNA") -> list[Motif]:
     """Turn convolutional filters into PWMs by aligning the windows that activate them.
 
     ``x``: the one-hot input the filters scanned, ``(N, 4, L)`` (already padded if the model pads);
     ``activations``: their outputs ``(N, F, L - width + 1)``, position ``p`` covering ``x[:, :, p:p + width]``.
-    For each filter, each sequence contributes the window of its highest activation if that activation exceeds
-    ``threshold`` times the filter's highest activation over all sequences (DeepBind and Basset align windows
-    this way). The aligned windows' letter counts plus ``pseudocount`` become the probabilities. Returns one
-    :class:`Motif` per filter, id ``filter<k>``, with its number of ``sites``; a filter that never activates has
-    0 sites and a uniform PWM: leave such filters out of motif comparisons, where a flat matrix matches anything.
+    A window counts when its activation exceeds ``threshold`` times the filter's highest activation over all
+    sequences and positions. ``windows="best"``: each sequence contributes at most its best window (DeepBind's
+    alignment); ``"all"``: every window above the threshold counts (Basset's ``basset_motifs.py``). The aligned
+    windows' letter counts plus ``pseudocount`` become the probabilities. Returns one :class:`Motif` per filter,
+    id ``filter<k>``, with its number of ``sites``; a filter that never activates has 0 sites and a uniform PWM:
+    leave such filters out of motif comparisons, where a flat matrix matches anything.
     """
     if activations.shape[0] != x.shape[0] or activations.shape[-1] != x.shape[-1] - width + 1:
         raise ValueError(f"activations {tuple(activations.shape)} do not match inputs {tuple(x.shape)} "
                          f"scanned with width {width}")
+    if windows not in ("best", "all"):
+        raise ValueError(f"windows must be 'best' or 'all', got {windows!r}")
     best, where = activations.max(dim=-1)
-    windows = x.unfold(2, width, 1)
+    unfolded = x.unfold(2, width, 1)
     found = []
     for k in range(activations.shape[1]):
         ceiling = float(best[:, k].max())
-        keep = (best[:, k] > threshold * ceiling) & (best[:, k] > 0) if ceiling > 0 else torch.zeros_like(best[:, k],
-                                                                                                         dtype=bool)
-        rows = torch.nonzero(keep).squeeze(1)
-        counts = windows[rows, :, where[rows, k]].sum(dim=0).double().numpy() + pseudocount
+        if windows == "best":
+            rows = torch.nonzero((best[:, k] > threshold * ceiling) & (best[:, k] > 0)).squeeze(1)
+            positions = where[rows, k]
+        else:
+            rows, positions = torch.nonzero((activations[:, k] > threshold * ceiling) & (activations[:, k] > 0),
+                                            as_tuple=True)
+        counts = unfolded[rows, :, positions].double().sum(dim=0).numpy() + pseudocount
         probs = counts / counts.sum(axis=0) if len(rows) else np.full((4, width), 0.25)
         found.append(Motif(f"filter{k}", f"filter{k}", probs, alphabet, sites=len(rows)))
     return found

@@ -139,3 +139,54 @@ def calibration(table: pd.DataFrame, *, x: str = "learning_rate", hue: str = "hi
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return ax
+
+
+def cluster_order(values: np.ndarray) -> np.ndarray:
+    """Row order of ``values`` ``(R, C)`` that puts similar rows together (average-linkage hierarchical clustering
+    on correlation distance; constant rows go last). Returns indices ``(R,)``."""
+    from scipy.cluster.hierarchy import leaves_list, linkage
+
+    values = np.asarray(values, dtype=np.float64)
+    varying = np.flatnonzero(values.std(axis=1) > 0)
+    constant = np.flatnonzero(values.std(axis=1) == 0)
+    if len(varying) < 3:
+        return np.concatenate([varying, constant])
+    order = varying[leaves_list(linkage(values[varying], method="average", metric="correlation"))]
+    return np.concatenate([order, constant])
+
+
+def influence_heatmap(influence: pd.DataFrame, *, title: str | None = None, ax: plt.Axes | None = None
+                      ) -> plt.Axes:
+    """Basset's filter-influence heat map: ``influence`` is filters × cell types (rows and columns labelled, e.g.
+    from :func:`teachbind.interpret.filter_influence`); each row is scaled to its maximum, and rows and columns are
+    ordered by :func:`cluster_order` so that filters acting on the same cell types sit together."""
+    rows = cluster_order(influence.to_numpy())
+    columns = cluster_order(influence.to_numpy().T)
+    table = influence.iloc[rows, columns]
+    scaled = table.to_numpy() / np.maximum(table.to_numpy().max(axis=1, keepdims=True), 1e-12)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.28 * table.shape[1] + 2, 0.22 * table.shape[0] + 1.2))
+    image = ax.imshow(scaled, aspect="auto", cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks(range(table.shape[1]))
+    ax.set_xticklabels(table.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(table.shape[0]))
+    ax.set_yticklabels(table.index, fontsize=7)
+    ax.figure.colorbar(image, ax=ax, fraction=0.03, pad=0.01, label="influence / filter's maximum")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def search_history(values: pd.Series, *, ax: plt.Axes | None = None, label: str = "validation AUROC") -> plt.Axes:
+    """A hyperparameter search, trial by trial: each trial's score (``values``, indexed by trial number, higher is
+    better) as a dot and the best so far as a line."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    ax.scatter(values.index, values.to_numpy(), s=30, label="trial", zorder=3)
+    ax.step(values.index, values.cummax().to_numpy(), where="post", color="black", lw=1.2, label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(label)
+    ax.legend(fontsize=8, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return ax

@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 import pytest
 import requests
+import torch
 
 from teachbind import data, motifs, seq
 from teachbind.data import registry as reg
@@ -212,3 +213,70 @@ def test_a_malformed_rnacompete_file_names_file_and_line(tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("1.5\tACGTACGT\n-0.25\tacgt\n")
     assert data.rnacompete._read_probe_file(good)[0] == ["ACGUACGU", "ACGU"]
+
+
+def _toy_motif(name, consensus):
+    return motifs.Motif(name, name, motifs.pwm_from_iupac(consensus))
+
+
+def test_compendium_labels_follow_the_rule_and_sites_are_where_it_says():
+    lineages = [_toy_motif("L1", "GATAAG"), _toy_motif("L2", "CCGGAA")]
+    states = [_toy_motif("S1", "TGACTCA"), _toy_motif("S2", "TTTCCC"), _toy_motif("S3", "CACGTG")]
+    comp = data.simulate_compendium(_toy_motif("U", "CCGCGAGGGC"), lineages, states, 2000, length=120,
+                                    penetrance=1.0, leak=0.0, seed=1)
+    assert comp.labels.shape == (2000, 6) and comp.tasks[0] == "L1|S1"
+    assert comp.openers.sum(axis=1).tolist() == [3] * 6 and comp.openers["U"].all()
+    assert comp.openers.loc["L2|S3"].tolist() == [True, False, True, False, False, True]
+    assert set(comp.roles.values()) == {"ubiquitous", "lineage", "state"}
+    by_name = {m.name: m for m in comp.motifs}
+    for row in comp.sites.itertuples():
+        window = comp.seqs[row.sequence][row.start:row.start + by_name[row.motif].width]
+        assert (window if row.strand == "+" else seq.reverse_complement(window)) == by_name[row.motif].consensus
+    per_sequence = comp.sites.groupby("sequence").size().reindex(range(2000), fill_value=0)
+    assert np.bincount(per_sequence, minlength=4) / 2000 == pytest.approx([0.3, 0.35, 0.25, 0.1], abs=0.04)
+    carried = comp.carried()
+    expected = (carried[:, None, :] & comp.openers.to_numpy()[None]).any(axis=2)
+    assert np.array_equal(comp.labels == 1, expected)
+    assert np.array_equal(comp.oracle(), expected.astype(float))
+    again = data.simulate_compendium(_toy_motif("U", "CCGCGAGGGC"), lineages, states, 2000, length=120,
+                                     penetrance=1.0, leak=0.0, seed=1)
+    assert again.seqs == comp.seqs
+
+
+def test_compendium_noise_and_bad_arguments():
+    lineages, states = [_toy_motif("L1", "GATAAG")], [_toy_motif("S1", "TGACTCA")]
+    comp = data.simulate_compendium(_toy_motif("U", "CCGCGA"), lineages, states, 4000, length=60, penetrance=0.8,
+                                    leak=0.1, seed=0)
+    opened = comp.oracle()[:, 0] == 0.8
+    assert comp.labels[opened, 0].mean() == pytest.approx(0.8, abs=0.03)
+    assert comp.labels[~opened, 0].mean() == pytest.approx(0.1, abs=0.02)
+    with pytest.raises(ValueError, match="distinct names"):
+        data.simulate_compendium(_toy_motif("U", "CCG"), [_toy_motif("U", "GGG")], states, 10)
+    with pytest.raises(ValueError, match="do not fit"):
+        data.simulate_compendium(_toy_motif("U", "CCGCGA"), lineages, states, 10, length=12)
+
+
+DHS_COUNTS = {("K562", "training"): 9769, ("K562", "validation"): 878, ("K562", "test"): 1321,
+              ("HepG2", "training"): 9833, ("HepG2", "validation"): 1177, ("HepG2", "test"): 958}
+
+
+def test_dhs_index_loads_with_the_published_counts_and_chromosome_split():
+    table = data.load_dhs_k562_hepg2()
+    assert table.groupby(["cell", "split"]).size().to_dict() == DHS_COUNTS
+    assert set(table.loc[table.split == "test", "chr"]) == {"chr1"}
+    assert set(table.loc[table.split == "validation", "chr"]) == {"chr2"}
+    assert not {"chr1", "chr2"} & set(table.loc[table.split == "training", "chr"])
+    assert (table.sequence.str.len() == 200).all()
+    seq.validate(list(table.sequence[:500]))
+
+
+def test_basset_targets_and_the_aitac_sample(mirror):
+    targets = data.load_basset_targets()
+    assert len(targets) == 164 and targets.source.value_counts().to_dict() == {"ENCODE": 125, "Roadmap": 39}
+    assert targets.name[0] == "8988T"
+    sample = data.load_aitac_sample()
+    assert sample.x.shape == (100, 4, 251) and sample.heights.shape == (100, 81)
+    assert torch.equal(sample.x.sum(dim=1), torch.ones(100, 251))
+    original = np.load(data.fetch("aitac_sample/one_hot_seqs.npy"))
+    assert np.array_equal(sample.x[:, 1].numpy(), original[:, 3]) and np.array_equal(sample.x[:, 3].numpy(), original[:, 1])
+    assert list(sample.cell_types.columns) == ["task", "cell_type", "lineage"] and len(sample.peaks) == 100

@@ -60,3 +60,50 @@ def test_filter_motifs_align_the_highest_activation_windows():
     assert found[0].sites == 2 and found[0].consensus == "CGT" and np.allclose(found[0].probs.max(axis=0), 1)
     assert found[1].sites == 0 and np.allclose(found[1].probs, 0.25)
     assert [m.id for m in found] == ["filter0", "filter1"]
+
+
+class TwoCellTypes(nn.Module):
+    """A two-output model with known filters: filter 0 detects A (opens cell type 0), filter 1 detects C (opens
+    cell type 1), filter 2 is never used."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Sequential(nn.Conv1d(4, 3, 1, bias=False), nn.Identity(), nn.ReLU()))
+        with torch.no_grad():
+            self.conv[0][0].weight.zero_()
+            self.conv[0][0].weight[0, 0, 0] = 1.0
+            self.conv[0][0].weight[1, 1, 0] = 1.0
+            self.conv[0][0].weight[2, 3, 0] = 1.0
+
+    def forward(self, x):
+        counts = self.conv(x).sum(dim=-1)
+        return torch.stack([4 * counts[:, 0] - 6, 4 * counts[:, 1] - 6], dim=1)
+
+
+def test_filter_influence_finds_which_filter_drives_which_output():
+    x = seq.one_hot(["AAAA", "CCCC", "ACGT", "GGGG"])
+    influence = interpret.filter_influence(TwoCellTypes(), x, device="cpu")
+    assert influence.shape == (3, 2)
+    assert torch.all(influence >= 0)
+    assert influence[0, 0] > 0.1 and influence[1, 1] > 0.1
+    assert torch.allclose(influence[2], torch.zeros(2))
+    assert influence[0, 1] < 1e-9 and influence[1, 0] < 1e-9
+    signed = interpret.filter_influence(TwoCellTypes(), x, signed=True, device="cpu")
+    p = torch.sigmoid(torch.tensor([10.0, -6, -2, -6]))
+    nullified = torch.sigmoid(torch.tensor(4 * 4 * 5 / 16 - 6))
+    assert torch.isclose(signed[0, 0], (p - nullified).mean(), atol=1e-6)
+
+
+def test_ism_of_a_multi_output_model_keeps_one_map_per_output():
+    x = seq.one_hot(["ACGTA", "CCCCC"])
+    effects = interpret.ism(TwoCellTypes(), x, device="cpu")
+    assert effects.shape == (2, 2, 4, 5)
+    assert torch.all(effects[x[:, None].expand_as(effects) == 1] == 0)
+    assert effects[0, 0, 0, 1] == 4 and effects[0, 1, 1, 0] == 4 and effects[0, 0, 1, 0] == -4
+
+
+def test_loss_and_gain_scores_are_the_largest_decrease_and_increase():
+    effects = torch.tensor([[0.0, -2.0, 1.0], [0.5, 0.0, -1.0], [-1.0, 3.0, 0.0], [0.0, 0.0, 0.0]])
+    loss, gain = interpret.loss_gain(effects)
+    assert torch.equal(loss, torch.tensor([1.0, 2.0, 1.0]))
+    assert torch.equal(gain, torch.tensor([0.5, 3.0, 1.0]))

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from teachbind import data, motifs, seq
-from teachbind.models import DeepBind, deepbind
+from teachbind.models import Basset, DeepBind, basset, deepbind
 from teachbind.train import sample_hyperparameters
 
 from conftest import random_dna
@@ -107,3 +107,40 @@ def test_deepbind_learns_a_planted_motif_and_its_detector_is_that_motif():
     found = [m for m in motifs.motifs_from_activations(model.pad(both), activations, 12) if m.sites >= 10]
     consensus = {m.consensus for m in found}
     assert any("GGGCGGGG" in c or "CCCCGCCC" in c for c in consensus), consensus
+
+
+def test_published_basset_sizes_for_600_bp_and_164_cell_types():
+    conv = (300 * 4 * 19 + 300) + (200 * 300 * 11 + 200) + (200 * 200 * 7 + 200)
+    batch_norm = 2 * (300 + 200 + 200 + 1000 + 1000)
+    dense = (1000 + 1) * 1000 + 1000 * 164 + 164
+    same, valid = Basset(), Basset(padding="valid")
+    assert (same.flattened, valid.flattened) == (200 * 13, 200 * 10)
+    assert sum(p.numel() for p in same.parameters()) == conv + batch_norm + (2600 + 1) * 1000 + dense
+    assert sum(p.numel() for p in valid.parameters()) == conv + batch_norm + (2000 + 1) * 1000 + dense
+    x = torch.zeros(2, 4, 600)
+    lengths = []
+    for block in same.conv:
+        x = block(x)
+        lengths.append(tuple(x.shape[1:]))
+    assert lengths == [(300, 200), (200, 50), (200, 13)]
+    assert same.eval()(torch.zeros(2, 4, 600, dtype=torch.int8)).shape == (2, 164)
+
+
+def test_basset_refuses_a_length_it_was_not_built_for():
+    with pytest.raises(ValueError, match=r"\(N, 4, 600\), got \(1, 4, 200\)"):
+        Basset()(torch.zeros(1, 4, 200))
+    with pytest.raises(ValueError, match="too short"):
+        Basset(length=40, padding="valid")
+
+
+def test_max_norm_caps_each_filter_and_unit_after_every_step():
+    torch.manual_seed(0)
+    model = Basset(3, 60, filters=(8, 8, 8), hidden=(16, 16), max_norm=0.5)
+    optimizer = basset.rmsprop(model, learning_rate=0.5)
+    x, y = torch.eye(4)[torch.randint(0, 4, (16, 60))].transpose(1, 2), torch.randint(0, 2, (16, 3))
+    basset.loss(model(x), y).backward()
+    optimizer.step()
+    norms = [m.weight.detach().view(m.weight.shape[0], -1).norm(dim=1) for m in model.modules()
+             if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
+    assert max(float(n.max()) for n in norms) <= 0.5 + 1e-5
+    assert all(float(n.max()) > 0.49 for n in norms)

@@ -1,5 +1,6 @@
 """Real datasets through a checksummed registry, their loaders, and simulators with planted ground truth."""
 
+from teachbind.data.accessibility import AitacSample, load_aitac_sample, load_basset_targets, load_dhs_k562_hepg2
 from teachbind.data.chipseq import ChipSeqExperiment, deepbind_chipseq_experiments, load_deepbind_chipseq
 from teachbind.data.registry import (
     CACHE_ENV,
@@ -13,10 +14,11 @@ from teachbind.data.registry import (
     sha256sum,
 )
 from teachbind.data.rnacompete import clip_and_scale, load_rnacompete, rnacompete_proteins
-from teachbind.data.simulate import PlantedMotifs, plant_motif
+from teachbind.data.simulate import Compendium, PlantedMotifs, plant_motif, simulate_compendium
 
 __all__ = [
-    "CACHE_ENV", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError", "PlantedMotifs",
+    "AitacSample", "CACHE_ENV", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError", "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "clip_and_scale", "load_rnacompete", "registered", "rnacompete_proteins", "sha256sum",
+    "clip_and_scale", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete",
+    "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",
 ]

@@ -1,5 +1,6 @@
 """The book's models, one module each; every constructor takes the paper's hyperparameters with its values as defaults."""
 
+from teachbind.models.basset import Basset
 from teachbind.models.deepbind import DeepBind
 
-__all__ = ["DeepBind"]
+__all__ = ["Basset", "DeepBind"]
