@@ -11,9 +11,14 @@ autocast on CUDA) and once with a per-sample ``Dataset`` + ``DataLoader`` whose 
 at a time (same autocast). The floating-point work of one training step is counted with PyTorch's
 ``FlopCounterMode``; on CUDA the achieved rate is set beside the GPU's dense bf16 peak (known for H100 and H200, or
 ``--peak-tflops``), and the peak memory of one step is measured at batch 128 and at the largest batch that fits.
+On the CPU, ``fit`` is also timed in two fresh processes, one with glibc's default allocator (freed activation
+buffers go back to the kernel) and one after :func:`teachbind.train.retain_freed_memory`, with each one's kernel
+time and page faults.
 """
 
 import argparse
+import multiprocessing
+import resource
 import time
 
 import numpy as np
@@ -22,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from teachbind.models import Basset, basset
+from teachbind import train
 from teachbind.train import fit, pick_device
 
 DENSE_BF16_TFLOPS = {"H100 SXM": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0,
@@ -56,6 +62,32 @@ def train_with_fit(args, x, y, device):
     fit(model, (x, y), loss_fn=basset.loss, optimizer=optimizer, max_epochs=1, batch_size=BATCH, patience=None,
         device=device, progress=False)
     synchronize(device)
+
+
+def fit_in_fresh_process(args, x, y, retain):
+    """Seconds, kernel seconds and page faults of one epoch of ``fit`` on the CPU, in this (child) process."""
+    if not retain:
+        train.retain_freed_memory = lambda: False
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_with_fit(args, x[:BATCH * 2], y[:BATCH * 2], torch.device("cpu"))
+    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    train_with_fit(args, x, y, torch.device("cpu"))
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    return seconds, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt
+
+
+def compare_allocators(args, x, y):
+    context = multiprocessing.get_context("spawn")
+    timings = {}
+    for retain in (False, True):
+        with context.Pool(1) as pool:
+            timings[retain] = pool.apply(fit_in_fresh_process, (args, x, y, retain))
+    print(f"{'CPU allocator (fit, fresh process)':34} {'seconds':>8} {'sequences/s':>12} {'kernel s':>9} {'faults':>9}")
+    for retain, label in ((False, "glibc default"), (True, "retain_freed_memory()")):
+        seconds, kernel, faults = timings[retain]
+        print(f"{label:34} {seconds:8.2f} {args.sequences / seconds:12,.0f} {kernel:9.2f} {faults:9,}")
+    print(f"speed-up from retaining freed memory: {timings[False][0] / timings[True][0]:.2f}x")
 
 
 def train_with_dataloader(args, x, y, device):
@@ -164,6 +196,8 @@ def main():
         print(f"{label:34} {seconds:8.2f} {args.sequences / seconds:12,.0f} {flops / seconds / 1e12:8.3f}")
     print(f"speed-up of fit over the DataLoader: {loader / on_device:.2f}x; "
           f"{flops / args.sequences / 1e9:.2f} GFLOP per sequence (forward + backward)")
+    if device.type == "cpu":
+        compare_allocators(args, x, y)
     if device.type == "cuda":
         peak, source = peak_tflops(device, args.peak_tflops)
         if peak:

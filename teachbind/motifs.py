@@ -242,19 +242,54 @@ def jaspar_motifs(release: str = "JASPAR2024", collection: str = "CORE", tax_gro
     return motifs
 
 
+def trim(motif: Motif, min_information: float = 0.2) -> Motif | None:
+    """``motif`` without its uninformative ends: leading and trailing columns below ``min_information`` bits are
+    cut (Basset's ``basset_motifs.py -t``, threshold 0.2 bits). Returns ``None`` when fewer than two informative
+    columns remain: a flat matrix should not be compared with a database, where it can appear to match anything."""
+    information = information_content(motif.probs)
+    keep = np.flatnonzero(information >= min_information)
+    if len(keep) < 2:
+        return None
+    probs = motif.probs[:, keep[0]: keep[-1] + 1]
+    return Motif(motif.id, motif.name, probs, motif.alphabet, motif.sites)
+
+
+DISTANCES = ("pearson", "euclidean")
+
+
+def pearson_columns(probs: np.ndarray) -> np.ndarray:
+    """Each column centred on 0.25 and scaled to unit length, shape ``(4, w)``: between two such columns the
+    squared Euclidean distance is ``2 - 2r``, with ``r`` the Pearson correlation of the original columns. A flat
+    column (no correlation with anything) becomes the zero vector, equally far (1) from every scaled column.
+    All values are shifted by +1, which changes no distance, so that no matrix is all zeros."""
+    centred = np.asarray(probs, dtype=np.float64) - 0.25
+    length = np.linalg.norm(centred, axis=0, keepdims=True)
+    return np.divide(centred, length, out=np.zeros_like(centred), where=length > 1e-9) + 1.0
+
+
 def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n_nearest: int | None = None,
-           reverse_complement: bool = True) -> pd.DataFrame:
+           reverse_complement: bool = True, distance: str = "pearson") -> pd.DataFrame:
     """Compare query PWMs with a database of target motifs using TomTom (Gupta et al. 2007, via memelite).
 
     Returns one row per (query, target) pair, best first within each query: ``query`` (index into
     ``queries``), ``target_id``, ``target_name``, ``p_value``, ``q_value`` (Benjamini-Hochberg over each
     query's targets), ``offset``, ``overlap`` and ``strand``. Give a whole database as ``targets``: TomTom's
     p-values use the target columns as their background.
+
+    ``distance`` compares two columns. ``"pearson"`` (the default; ``tomtom -dist pearson`` as Basset's and
+    iDeep's scripts ran it) scores the correlation of the letter probabilities, so a flat column resembles
+    nothing. ``"euclidean"`` (memelite's own) scores their distance, so a flat column sits close to every
+    weak column of the database and a flat 19-column matrix "matches" long motifs such as CTCF's with
+    p < 1e-10 (Chapter 3 shows it). memelite implements only the Euclidean distance; the Pearson one is that
+    distance between :func:`pearson_columns`.
     """
     from memelite import tomtom as _tomtom
 
-    q = [np.asarray(m.probs if isinstance(m, Motif) else m, dtype=np.float64) for m in queries]
-    t = [np.asarray(m.probs, dtype=np.float64) for m in targets]
+    if distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
+    prepare = pearson_columns if distance == "pearson" else (lambda probs: np.asarray(probs, dtype=np.float64))
+    q = [prepare(m.probs if isinstance(m, Motif) else m) for m in queries]
+    t = [prepare(m.probs) for m in targets]
     p, _, offsets, overlaps, strands = _tomtom(q, t, reverse_complement=reverse_complement)[:5]
     rows = []
     for i in range(len(q)):

@@ -209,6 +209,38 @@ def reverse_complement(seqs, alphabet: str | Alphabet = "DNA"):
     return [s.translate(table)[::-1] for s in _as_list(seqs)]
 
 
+def random_strands(x: torch.Tensor, seed: int) -> torch.Tensor:
+    """Reverse-complement augmentation: one-hot DNA ``(N, 4, L)`` with each sequence independently replaced, with
+    probability 0.5, by its :func:`reverse_complement`, the other strand of the same DNA. Returns a new tensor;
+    the same ``seed`` picks the same sequences. Introduced in Chapter 3 (``nbs/03_basset.ipynb``)."""
+    if x.ndim != 3:
+        raise ValueError(f"random_strands expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    flipped = torch.rand(len(x), generator=torch.Generator().manual_seed(seed)) < 0.5
+    out = x.clone()
+    out[flipped] = reverse_complement(x[flipped])
+    return out
+
+
+def random_shifts(x: torch.Tensor, max_shift: int, seed: int) -> torch.Tensor:
+    """Shift augmentation: one-hot sequences ``(N, 4, L)``, each moved by its own random number of positions
+    between ``-max_shift`` and ``max_shift`` (uniform), the positions uncovered at one end filled with zeros and
+    those pushed past the other end dropped; ``L`` is kept. Returns a new tensor; the same ``seed`` gives the
+    same shifts. Introduced in Chapter 3 (``nbs/03_basset.ipynb``)."""
+    if x.ndim != 3:
+        raise ValueError(f"random_shifts expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    if not 0 <= max_shift < x.shape[-1]:
+        raise ValueError(f"max_shift must be between 0 and the length minus one ({x.shape[-1] - 1}), got {max_shift}")
+    shifts = torch.randint(-max_shift, max_shift + 1, (len(x),), generator=torch.Generator().manual_seed(seed))
+    out = torch.zeros_like(x)
+    for d in range(-max_shift, max_shift + 1):
+        chosen = shifts == d
+        if d >= 0:
+            out[chosen, :, d:] = x[chosen, :, :x.shape[-1] - d]
+        else:
+            out[chosen, :, :d] = x[chosen, :, -d:]
+    return out
+
+
 def to_rna(seqs):
     """Replace T with U (a string or a list of strings)."""
     table = str.maketrans("Tt", "Uu")

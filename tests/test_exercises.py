@@ -77,3 +77,43 @@ def test_check_function_names_the_input_the_values_and_the_matching_hint(capsys)
         exercises.check_function(lambda x: x ** 2 + (x < 0), square, cases, name="square", hints=hints)
     with pytest.raises(exercises.ExerciseFailed, match=r"has shape \(2,\), expected \(3,\)"):
         exercises.check_function(lambda x: x[:2], square, cases, name="square")
+
+
+def _flattened_size(length, padding):
+    for width, pool in ((19, 3), (11, 4), (7, 4)):
+        length = (length - width + 1) // pool if padding == "valid" else -(-length // pool)
+    return 200 * length
+
+
+def _filter_pwm(x, activations, width):
+    n, p = torch.nonzero(activations > 0.5 * activations.max(), as_tuple=True)
+    counts = torch.stack([x[i, :, j:j + width] for i, j in zip(n.tolist(), p.tolist())]).sum(0)
+    return (counts / counts.sum(0)).numpy()
+
+
+def _influence(model, x, f, square=True):
+    model.eval()
+    with torch.no_grad():
+        before = torch.sigmoid(model(x))
+        activations = model.conv[0][:3](x)
+        activations[:, f] = activations[:, f].mean()
+        after = torch.sigmoid(model.output(model.dense(model.conv[1:](model.conv[0][3](activations)).flatten(1))))
+    change = before - after
+    return (change ** 2 if square else change).mean(0)
+
+
+def test_chapter_3_reference_answers_pass(capsys):
+    exercises.check_flattened_size(_flattened_size)
+    exercises.check_filter_pwm(_filter_pwm)
+    exercises.check_filter_influence(_influence)
+    assert capsys.readouterr().out.count("✓") == 3
+
+
+def test_chapter_3_mistakes_get_specific_feedback():
+    with pytest.raises(exercises.ExerciseFailed, match="ceil mode"):
+        exercises.check_flattened_size(lambda length, padding: 200 * (length // 3 // 4 // 4))
+    with pytest.raises(exercises.ExerciseFailed, match="one window per sequence"):
+        exercises.check_filter_pwm(lambda x, a, w: motifs.motifs_from_activations(
+            x, a[:, None], w, windows="best", pseudocount=0)[0].probs)
+    with pytest.raises(exercises.ExerciseFailed, match="Square each sequence's change"):
+        exercises.check_filter_influence(lambda model, x, f: _influence(model, x, f, square=False))

@@ -128,3 +128,49 @@ def test_scan_on_the_chosen_device_returns_cpu_scores(rng):
     on_auto = motifs.best_scores(x, weights, device="auto")
     assert on_auto.device.type == "cpu"
     assert torch.allclose(on_auto, motifs.best_scores(x, weights), atol=1e-4)
+
+
+def test_filter_motifs_from_activations_best_window_or_every_window():
+    x = seq.one_hot(["AACGTAAACG", "TTTTTTTTTT", "ACGAAAAAAA"])
+    activations = torch.zeros(3, 1, 8)
+    activations[0, 0, 1] = 4.0  # ACG at position 1
+    activations[0, 0, 7] = 3.0  # ACG at position 7 (the sequence's second window above half the maximum)
+    activations[1, 0, 0] = 1.0  # below half the maximum
+    activations[2, 0, 0] = 2.5  # ACG at position 0
+    best, every = (motifs.motifs_from_activations(x, activations, 3, windows=w, pseudocount=0)[0]
+                   for w in ("best", "all"))
+    assert (best.sites, every.sites) == (2, 3)
+    assert best.consensus == every.consensus == "ACG"
+    assert np.allclose(every.probs, motifs.pwm_from_iupac("ACG"))
+    dead = motifs.motifs_from_activations(x, torch.zeros(3, 1, 8), 3, windows="all")[0]
+    assert dead.sites == 0 and np.allclose(dead.probs, 0.25)
+    with pytest.raises(ValueError, match="windows must be"):
+        motifs.motifs_from_activations(x, activations, 3, windows="some")
+
+
+def test_trim_cuts_uninformative_ends_and_refuses_a_flat_matrix():
+    core = motifs.pwm_from_iupac("GATAA")
+    flank = np.full((4, 3), 0.25)
+    padded = motifs.Motif("f", "f", np.concatenate([flank, core, flank], axis=1), sites=12)
+    trimmed = motifs.trim(padded)
+    assert trimmed.consensus == "GATAA" and trimmed.sites == 12 and trimmed.width == 5
+    assert motifs.trim(motifs.Motif("flat", "flat", np.full((4, 19), 0.25))) is None
+    assert motifs.trim(motifs.Motif("weak", "weak", np.tile([[0.3], [0.2], [0.2], [0.3]], 19))) is None
+
+
+def test_pearson_columns_turn_euclidean_distance_into_correlation(rng):
+    a, b = rng.dirichlet(np.ones(4), 6).T, rng.dirichlet(np.ones(4), 6).T
+    squared = ((motifs.pearson_columns(a) - motifs.pearson_columns(b)) ** 2).sum(axis=0)
+    r = [np.corrcoef(a[:, i], b[:, i])[0, 1] for i in range(6)]
+    assert np.allclose(squared, 2 - 2 * np.array(r))
+    assert np.allclose(motifs.pearson_columns(np.full((4, 3), 0.25)), 1.0)
+
+
+def test_a_flat_matrix_matches_nothing_by_correlation_but_ctcf_by_distance():
+    database = motifs.jaspar_motifs()
+    flat = np.full((4, 19), 0.25)
+    by_distance = motifs.tomtom([flat], database, distance="euclidean").iloc[0]
+    assert by_distance.target_name == "CTCF" and by_distance.q_value < 1e-6
+    assert motifs.tomtom([flat], database).q_value.min() > 0.5
+    with pytest.raises(ValueError, match="distance must be"):
+        motifs.tomtom([flat], database, distance="cosine")

@@ -142,3 +142,31 @@ def test_dinucleotide_shuffle_of_one_hot_tensors(rng):
     shuffled = seq.dinucleotide_shuffle(seq.one_hot(seqs), seed=0)
     assert shuffled.shape == (40, 4, 50)
     assert (seq.kmer_counts(seq.decode(shuffled), 2) == seq.kmer_counts(seqs, 2)).all()
+
+
+def test_random_strands_flips_about_half_and_keeps_the_dna(rng):
+    seqs = random_dna(rng, 400, 12)
+    x = seq.one_hot(seqs, dtype=torch.int8)
+    out = seq.random_strands(x, seed=3)
+    decoded = seq.decode(out)
+    flipped = [d != s for d, s in zip(decoded, seqs)]
+    assert all(d in (s, seq.reverse_complement(s)) for d, s in zip(decoded, seqs))
+    assert 150 < sum(flipped) < 250 and out.dtype == torch.int8
+    assert torch.equal(out, seq.random_strands(x, seed=3)) and not torch.equal(out, seq.random_strands(x, seed=4))
+    assert torch.equal(x, seq.one_hot(seqs, dtype=torch.int8)), "the input is left as it was"
+
+
+def test_random_shifts_move_each_sequence_within_the_bound_and_keep_its_length():
+    x = seq.one_hot(["ACGTACGTAC"] * 200, dtype=torch.int8)
+    out = seq.random_shifts(x, 3, seed=0)
+    assert out.shape == x.shape and torch.equal(out, seq.random_shifts(x, 3, seed=0))
+    seen = set()
+    for row in out:
+        letters = seq.decode(row)  # uncovered positions hold no letter and decode to N
+        stripped = letters.strip("N")
+        offset = letters.index(stripped[0]) if letters.startswith("N") else -(10 - len(stripped))
+        assert stripped in "ACGTACGTAC" and len(stripped) >= 7
+        seen.add(offset)
+    assert seen == {-3, -2, -1, 0, 1, 2, 3}
+    with pytest.raises(ValueError, match="max_shift"):
+        seq.random_shifts(x, 10, seed=0)

@@ -108,3 +108,18 @@ def test_fit_stops_when_the_loss_diverges():
                         optimizer=torch.optim.SGD(model.parameters(), lr=0.1), max_epochs=5, device="cpu",
                         progress=False)
     assert len(history) == 1 and not np.isfinite(history.train_loss.iloc[0])
+
+
+def test_predict_both_strands_averages_a_sequence_and_its_reverse_complement():
+    class CountA(nn.Module):
+        def forward(self, x):
+            return x[:, 0, :2].sum(-1, keepdim=True)  # A's in the first two positions
+
+    x = seq.one_hot(["AACC", "GGTT"])
+    assert train.predict(CountA(), x, device="cpu").flatten().tolist() == [2.0, 0.0]
+    assert train.predict_both_strands(CountA(), x, device="cpu").flatten().tolist() == [1.0, 1.0]
+
+
+def test_retain_freed_memory_takes_effect_on_linux():
+    import sys
+    assert train.retain_freed_memory() == sys.platform.startswith("linux")

@@ -17,7 +17,8 @@ from teachbind.data.rnacompete import clip_and_scale, load_rnacompete, rnacompet
 from teachbind.data.simulate import Compendium, PlantedMotifs, plant_motif, simulate_compendium
 
 __all__ = [
-    "AitacSample", "CACHE_ENV", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError", "PlantedMotifs",
+    "AitacSample", "CACHE_ENV", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError",
+    "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
     "clip_and_scale", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete",
     "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",

@@ -107,8 +107,8 @@ def simulate_compendium(ubiquitous: Motif, lineages: Sequence[Motif], states: Se
     sequences of ``length`` bp (independent letters, GC content ``gc``) carries ``k`` sites with probability
     ``sites_per_sequence[k]``, of distinct motifs chosen uniformly, sampled from their PWMs on a random strand,
     at non-overlapping random positions within the central ``centre`` bp (the whole sequence if ``None``; DHSs
-    are centred on their summit, where the factors that open them bind). A cell type's label is 1 with probability ``penetrance`` when the
-    sequence carries one of its openers, and ``leak`` otherwise.
+    are centred on their summit, where the factors that open them bind). A cell type's label is 1 with
+    probability ``penetrance`` when the sequence carries one of its openers, and ``leak`` otherwise.
     """
     motifs = [ubiquitous, *lineages, *states]
     names = [m.name for m in motifs]
