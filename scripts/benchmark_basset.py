@@ -20,30 +20,21 @@ import argparse
 import multiprocessing
 import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
-from teachbind.models import Basset, basset
+from benchmark import PerSample
 from teachbind import train
+from teachbind.models import Basset, basset
 from teachbind.train import fit, pick_device
 
 DENSE_BF16_TFLOPS = {"H100 SXM": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0,
                      "A100": 312.0}
 BATCH = 128
-
-
-class PerSample(Dataset):
-    def __init__(self, x, y):
-        self.x, self.y = x, y
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.x[i], self.y[i]
 
 
 def build(args, device):
@@ -81,8 +72,8 @@ def compare_allocators(args, x, y):
     context = multiprocessing.get_context("spawn")
     timings = {}
     for retain in (False, True):
-        with context.Pool(1) as pool:
-            timings[retain] = pool.apply(fit_in_fresh_process, (args, x, y, retain))
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            timings[retain] = pool.submit(fit_in_fresh_process, args, x, y, retain).result()
     print(f"{'CPU allocator (fit, fresh process)':34} {'seconds':>8} {'sequences/s':>12} {'kernel s':>9} {'faults':>9}")
     for retain, label in ((False, "glibc default"), (True, "retain_freed_memory()")):
         seconds, kernel, faults = timings[retain]
