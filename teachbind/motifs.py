@@ -245,7 +245,7 @@ def jaspar_motifs(release: str = "JASPAR2024", collection: str = "CORE", tax_gro
 def trim(motif: Motif, min_information: float = 0.2) -> Motif | None:
     """``motif`` without its uninformative ends: leading and trailing columns below ``min_information`` bits are
     cut (Basset's ``basset_motifs.py -t``, threshold 0.2 bits). Returns ``None`` when fewer than two informative
-    columns remain: a flat matrix should not be compared with a database, where it can appear to match anything."""
+    columns remain: a flat matrix says nothing worth comparing with a database."""
     information = information_content(motif.probs)
     keep = np.flatnonzero(information >= min_information)
     if len(keep) < 2:

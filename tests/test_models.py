@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from teachbind import data, motifs, seq
-from teachbind.models import Basset, DeepBind, basset, deepbind
+from teachbind.models import Basset, DeepBind, ResidualBind, basset, deepbind
 from teachbind.train import sample_hyperparameters
 
 from conftest import random_dna
@@ -144,3 +144,24 @@ def test_max_norm_caps_each_filter_and_unit_after_every_step():
              if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
     assert max(float(n.max()) for n in norms) <= 0.5 + 1e-5
     assert all(float(n.max()) > 0.49 for n in norms)
+
+
+def test_released_residualbind_sizes():
+    model = ResidualBind()
+    assert model.flattened == 96 * 4 and model.receptive_field() == 41
+    sizes = {name: sum(p.numel() for p in module.parameters()) for name, module in model.named_children()}
+    assert sizes == {"first": 4 * 11 * 96 + 2 * 96, "block": 4 * (96 * 96 * 3 + 2 * 96), "pool": 0,
+                     "dense": 384 * 256 + 2 * 256, "output": 256 + 1}
+    assert sum(sizes.values()) == 214_849
+    assert model(torch.zeros(5, 4, 41)).shape == (5, 1)
+    with pytest.raises(ValueError, match=r"\(N, 4, 41\)"):
+        model(torch.zeros(5, 4, 40))
+
+
+def test_residualbind_block_output_sees_exactly_its_receptive_field():
+    torch.manual_seed(0)
+    model = ResidualBind(length=101).eval()
+    x = torch.randn(1, 4, 101, requires_grad=True)
+    model.block(model.first(x))[0, :, 50].sum().backward()
+    reached = torch.nonzero(x.grad.abs().sum((0, 1)) > 0)[:, 0]
+    assert (reached.min().item(), reached.max().item()) == (30, 70)

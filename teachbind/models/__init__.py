@@ -2,5 +2,6 @@
 
 from teachbind.models.basset import Basset
 from teachbind.models.deepbind import DeepBind
+from teachbind.models.residualbind import ResidualBind
 
-__all__ = ["Basset", "DeepBind"]
+__all__ = ["Basset", "DeepBind", "ResidualBind"]

@@ -2,7 +2,8 @@
 gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``).
 
 Operations share one calling shape, ``op(model, x, *, batch_size, device)``, with one-hot ``x`` of shape
-``(N, 4, L)`` and tensors returned on the CPU.
+``(N, 4, L)`` and tensors returned on the CPU. Global Importance Analysis, for ResidualBind (Chapter 5), is
+:mod:`teachbind.interpret.gia`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from teachbind import seq
+from teachbind.interpret import gia
+
+
+class CountA(nn.Module):
+    """A model with a known answer: the number of A's in each sequence, (N, 4, L) -> (N, 1)."""
+
+    def forward(self, x):
+        return x[:, 0].sum(-1, keepdim=True)
+
+
+def test_profile_background_draws_each_position_from_its_own_letter_frequencies():
+    probes = seq.one_hot(["ACG", "AGU", "ACU", "AGG"], alphabet="RNA")
+    probes[2:, :, 2] = 0  # two probes padded at the last position
+    background = gia.profile_background(probes, 4000, seed=0)
+    assert background.shape == (4000, 4, 3) and torch.equal(background, gia.profile_background(probes, 4000, seed=0))
+    frequencies = background.mean(dim=0)
+    assert torch.equal(frequencies[:, 0], torch.tensor([1.0, 0, 0, 0]))
+    assert frequencies[[0, 3], 1].sum() == 0 and abs(frequencies[1, 1] - 0.5) < 0.03
+    assert abs(frequencies[:, 2].sum() - 0.5) < 0.03, "half the backgrounds stay empty where half the probes were"
+    assert set(background.sum(dim=1).unique().tolist()) <= {0.0, 1.0}
+
+
+def test_embed_writes_the_pattern_into_every_sequence_and_leaves_the_input_alone():
+    x = seq.one_hot(["AAAAAAAA", "CCCCCCCC"], alphabet="RNA")
+    out = gia.embed(x, "GU", 3)
+    assert seq.decode(out, alphabet="RNA") == ["AAAGUAAA", "CCCGUCCC"]
+    assert seq.decode(x, alphabet="RNA") == ["AAAAAAAA", "CCCCCCCC"]
+    with pytest.raises(ValueError, match="does not fit"):
+        gia.embed(x, "GUGU", 6)
+
+
+def test_global_importance_is_the_effect_of_the_intervention_on_each_sequence():
+    background = seq.one_hot(["CAGUCAGU", "AAAAAAAA", "GGGGGGGG"], alphabet="RNA")
+    effects = gia.global_importance(CountA(), background, lambda x: gia.embed(x, "AAAA", 2), device="cpu")
+    assert effects.tolist() == [3.0, 0.0, 4.0]  # four A's written over GUCA, AAAA and GGGG
+    uniform = gia.profile_background(seq.one_hot(["ACGU", "CGUA", "GUAC", "UACG"], alphabet="RNA"), 20000, seed=1)
+    summary = gia.summarize(gia.global_importance(CountA(), uniform, lambda x: gia.embed(x, "AA", 1), device="cpu"))
+    assert summary.low < 1.5 < summary.high and summary.high - summary.low < 0.05  # 2 A's replace 0.5 on average
+
+
+def test_summarize_gives_the_mean_and_its_t_interval():
+    summary = gia.summarize(torch.tensor([1.0, 2, 3, 4, 5]))
+    assert summary["mean"] == 3 and summary["n"] == 5
+    assert np.isclose(summary["high"] - 3, 2.7764451 * np.sqrt(2.5 / 5))
+
+
+def test_shuffled_backgrounds_keep_letter_or_dinucleotide_counts(rng):
+    seqs = ["".join(rng.choice(list("ACGU"), 30)) for _ in range(20)]
+    for kind in ("dinucleotide", "mononucleotide"):
+        shuffled = seq.decode(gia.shuffled_background(seqs, kind=kind, seed=0), alphabet="RNA")
+        assert [sorted(s) for s in shuffled] == [sorted(s) for s in seqs] and shuffled != seqs
+    pairs = lambda s: sorted(s[i:i + 2] for i in range(len(s) - 1))  # noqa: E731
+    shuffled = seq.decode(gia.shuffled_background(seqs, seed=0), alphabet="RNA")
+    assert [pairs(s) for s in shuffled] == [pairs(s) for s in seqs]
+    with pytest.raises(ValueError, match="kind must be"):
+        gia.shuffled_background(seqs, kind="codon", seed=0)
