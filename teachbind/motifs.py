@@ -268,7 +268,7 @@ def pearson_columns(probs: np.ndarray) -> np.ndarray:
 
 
 def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n_nearest: int | None = None,
-           reverse_complement: bool = True, distance: str = "pearson") -> pd.DataFrame:
+           reverse_complement: bool = True, distance: str = "euclidean") -> pd.DataFrame:
     """Compare query PWMs with a database of target motifs using TomTom (Gupta et al. 2007, via memelite).
 
     Returns one row per (query, target) pair, best first within each query: ``query`` (index into
@@ -276,12 +276,12 @@ def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n
     query's targets), ``offset``, ``overlap`` and ``strand``. Give a whole database as ``targets``: TomTom's
     p-values use the target columns as their background.
 
-    ``distance`` compares two columns. ``"pearson"`` (the default; ``tomtom -dist pearson`` as Basset's and
-    iDeep's scripts ran it) scores the correlation of the letter probabilities, so a flat column resembles
-    nothing. ``"euclidean"`` (memelite's own) scores their distance, so a flat column sits close to every
-    weak column of the database and a flat 19-column matrix "matches" long motifs such as CTCF's with
-    p < 1e-10 (Chapter 3 shows it). memelite implements only the Euclidean distance; the Pearson one is that
-    distance between :func:`pearson_columns`.
+    ``distance`` compares two columns. ``"euclidean"`` (memelite's own, the default) scores the distance between
+    their letter probabilities; a flat column then sits close to every weak column of the database, and a flat
+    19-column matrix "matches" long motifs such as CTCF's with q < 1e-10, so weak matrices must be kept out.
+    ``"pearson"`` (``tomtom -dist pearson``, as Basset's and iDeep's scripts ran it; Chapter 3) scores their
+    correlation, so a flat column resembles nothing. memelite implements only the Euclidean distance; the
+    Pearson one is that distance between :func:`pearson_columns`.
     """
     from memelite import tomtom as _tomtom
 
