@@ -254,14 +254,14 @@ def trim(motif: Motif, min_information: float = 0.2) -> Motif | None:
     return Motif(motif.id, motif.name, probs, motif.alphabet, motif.sites)
 
 
-DISTANCES = ("pearson", "euclidean")
+DISTANCES = ("euclidean", "pearson")
 
 
 def pearson_columns(probs: np.ndarray) -> np.ndarray:
     """Each column centred on 0.25 and scaled to unit length, shape ``(4, w)``: between two such columns the
     squared Euclidean distance is ``2 - 2r``, with ``r`` the Pearson correlation of the original columns. A flat
-    column (no correlation with anything) becomes the zero vector, equally far (1) from every scaled column.
-    All values are shifted by +1, which changes no distance, so that no matrix is all zeros."""
+    column (no correlation with anything) becomes one vector, equally far (1) from every scaled column. Every
+    value carries +1, which changes no distance and keeps memelite from refusing an all-zero matrix."""
     centred = np.asarray(probs, dtype=np.float64) - 0.25
     length = np.linalg.norm(centred, axis=0, keepdims=True)
     return np.divide(centred, length, out=np.zeros_like(centred), where=length > 1e-9) + 1.0

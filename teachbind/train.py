@@ -19,6 +19,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from teachbind.seq import reverse_complement
+
 Tensors = tuple[torch.Tensor, torch.Tensor]
 TrainData = Tensors | Callable[[int], Tensors]
 
@@ -88,7 +90,8 @@ def predict_both_strands(model: torch.nn.Module, x: torch.Tensor, *, batch_size:
     """The mean of :func:`predict` on one-hot DNA ``x`` ``(N, 4, L)`` and on its reverse complement: a model that
     read one strand at a time scores both strands of each sequence. Introduced in Chapter 3."""
     forward = predict(model, x, batch_size=batch_size, device=device, amp=amp)
-    return (forward + predict(model, x.flip(-2, -1), batch_size=batch_size, device=device, amp=amp)) / 2
+    reverse = predict(model, reverse_complement(x), batch_size=batch_size, device=device, amp=amp)
+    return (forward + reverse) / 2
 
 
 def _epoch_data(train: TrainData, epoch: int, device: torch.device) -> Tensors:

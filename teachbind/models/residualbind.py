@@ -20,10 +20,10 @@ def conv_bn(channels_in: int, channels_out: int, width: int, dilation: int = 1) 
 
 
 class DilatedResidualBlock(nn.Module):
-    """``(N, C, L)`` → ``(N, C, L)``: ``relu(x + F(x))`` where ``F`` is a convolution of width ``width`` → batch norm,
-    then, for each dilation ``d`` in ``dilations``, ReLU → dropout → convolution of width ``width`` dilated by ``d``
-    → batch norm. A dilated convolution of width 3 and dilation ``d`` reads positions ``p - d``, ``p`` and ``p + d``,
-    so each layer widens the receptive field by ``2d`` at the cost of an undilated one."""
+    """``(N, C, L)`` → ``(N, C, L)``: ``relu(x + F(x))``, where ``F`` is a convolution of width ``width`` → batch
+    norm, then, for each dilation ``d`` in ``dilations``, ReLU → dropout → convolution of width ``width`` dilated by
+    ``d`` → batch norm. A dilated convolution of width 3 and dilation ``d`` reads positions ``p - d``, ``p`` and
+    ``p + d``, so each layer widens the receptive field by ``2d`` at the cost of an undilated one."""
 
     def __init__(self, channels: int, width: int = 3, dilations: tuple[int, ...] = (2, 4, 8), dropout: float = 0.1):
         super().__init__()
