@@ -406,3 +406,19 @@ def kmer_counts(seqs: str | Sequence[str], k: int, alphabet: str | Alphabet = "D
     keep = inside & ~has_n
     flat = owner[keep] * 4**k + index[keep]
     return np.bincount(flat, minlength=len(lengths) * 4**k).reshape(len(lengths), 4**k)
+
+
+def one_hot_padded(seqs: Sequence[str], length: int, alphabet: str | Alphabet = "DNA") -> torch.Tensor:
+    """One-hot ``(N, 4, length)`` of sequences of up to ``length`` letters, each centred (:func:`center`) and
+    zero-padded: padding positions hold no letter (all four channels 0), unlike ``N`` (0.25 each). This is how
+    ResidualBind encodes RNAcompete probes of 29-41 nt."""
+    seqs = _as_list(seqs)
+    too_long = [i for i, s in enumerate(seqs) if len(s) > length]
+    if too_long:
+        raise ValueError(f"sequence {too_long[0]} has {len(seqs[too_long[0]])} nt, more than length={length}")
+    x = one_hot(center(seqs, length), alphabet=alphabet)
+    for i, s in enumerate(seqs):
+        left = (length - len(s)) // 2
+        x[i, :, :left] = 0
+        x[i, :, left + len(s):] = 0
+    return x

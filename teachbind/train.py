@@ -104,7 +104,8 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
         optimizer: torch.optim.Optimizer, max_epochs: int = 20, batch_size: int = 64, patience: int | None = 5,
         metric: Callable[[torch.Tensor, torch.Tensor], float] | None = None, metric_name: str = "metric",
         device: str | torch.device = "auto", amp: bool = True, seed: int | None = None,
-        progress: bool = True) -> pd.DataFrame:
+        lr_schedule: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None, progress: bool = True
+        ) -> pd.DataFrame:
     """Train ``model`` in place and return its history, one row per epoch.
 
     ``train`` is ``(x, y)`` tensors (``x`` ``(N, ...)``, ``y`` ``(N, ...)``) or a function ``epoch -> (x, y)`` that
@@ -112,9 +113,11 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
     examples once in a random order, in batches of ``batch_size``. With ``valid`` data, the loss (and
     ``metric(y, predictions)``, higher is better, if given) is measured after each epoch; training stops after
     ``patience`` epochs without improvement of the validation loss (or of the metric, when one is given), and the
-    model keeps the weights of its best epoch. Training stops at once if the loss becomes NaN or infinite (the
+    model keeps the weights of its best epoch. ``lr_schedule`` (built with ``mode="max"``) is stepped with that
+    validation score after each epoch, so the learning rate drops when it stalls (with ``threshold_mode="abs"``
+    when the score is a negative loss). Training stops at once if the loss becomes NaN or infinite (the
     learning rate is too high). On the CPU it first calls :func:`retain_freed_memory`. History columns:
-    ``epoch``, ``train_loss``, ``valid_loss``, ``valid_<metric_name>``, ``seconds``.
+    ``epoch``, ``train_loss``, ``learning_rate``, ``valid_loss``, ``valid_<metric_name>``, ``seconds``.
     """
     device = pick_device(device)
     if device.type == "cpu":
@@ -137,7 +140,7 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
             loss.backward()
             optimizer.step()
             total += loss.item() * len(batch)
-        row = {"epoch": epoch, "train_loss": total / len(x)}
+        row = {"epoch": epoch, "train_loss": total / len(x), "learning_rate": optimizer.param_groups[0]["lr"]}
         if not np.isfinite(row["train_loss"]):
             rows.append({**row, "seconds": time.perf_counter() - start})
             break
@@ -151,6 +154,8 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
                 best_score, best_state, waited = score, copy.deepcopy(model.state_dict()), 0
             else:
                 waited += 1
+            if lr_schedule is not None:
+                lr_schedule.step(score)
         row["seconds"] = time.perf_counter() - start
         rows.append(row)
         bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k not in ("epoch", "seconds")})

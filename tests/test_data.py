@@ -205,14 +205,47 @@ def test_clip_and_scale_uses_the_training_reference():
     assert test[0] == scaled[1] and test[1] == scaled[-1]
 
 
-def test_a_malformed_rnacompete_file_names_file_and_line(tmp_path):
+def test_a_malformed_probe_file_names_file_line_and_letter(tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_text("1.5\tACGTACGT\nhigh\tACGT\n")
-    with pytest.raises(ValueError, match=r"bad.txt:2: expected 'score<TAB>sequence'"):
-        data.rnacompete._read_probe_file(bad)
-    good = tmp_path / "good.txt"
-    good.write_text("1.5\tACGTACGT\n-0.25\tacgt\n")
-    assert data.rnacompete._read_probe_file(good)[0] == ["ACGUACGU", "ACGU"]
+    with pytest.raises(ValueError, match=r"bad.txt:2: expected a score and a sequence"):
+        data.read_probes(bad)
+    letter = tmp_path / "letter.txt"
+    letter.write_text("1.5\tACGTACGT\n0.5\tACGXA\n")
+    with pytest.raises(ValueError, match=r"letter.txt:2: invalid letter 'X' at position 3"):
+        data.read_probes(letter)
+
+
+def test_probe_files_read_in_both_layouts(tmp_path):
+    rnacontext = tmp_path / "rnacontext.txt"
+    rnacontext.write_text("1.5\tACGTACGT\n-0.25\tacgt\n")
+    assert data.read_probes(rnacontext)[0] == ["ACGUACGU", "ACGU"]
+    compete2013 = tmp_path / "rncmpt.txt"
+    compete2013.write_text("AGGUCCGAUU 2.5\nAGGUCC nan\n\n")
+    seqs, scores = data.read_probes(compete2013)
+    assert seqs == ["AGGUCCGAUU", "AGGUCC"] and scores[0] == 2.5 and np.isnan(scores[1])
+
+
+def test_full_design_splits_at_the_inferred_boundary_and_holds_the_weak_probes():
+    a_seqs, a_scores = data.load_rnacompete("U1A", "A", design="full")
+    b_seqs, _ = data.load_rnacompete("U1A", "B", design="full")
+    assert len(a_seqs) == data.rnacompete.FULL_LAST_A["U1A"] + 1 and len(a_seqs) + len(b_seqs) == 35276
+    weak_a, weak_scores = data.load_rnacompete("U1A", "A")
+    where = dict(zip(a_seqs, a_scores))
+    assert all(where[s] == score for s, score in zip(weak_a[:500], weak_scores[:500]))
+    with pytest.raises(KeyError, match="truncated"):
+        data.load_rnacompete("RBM4", design="full")
+
+
+def test_residualbind_normalisations_standardise_and_keep_the_order():
+    y = np.array([-1.0, 0.0, 0.5, 2.0, 40.0, np.nan])
+    for transform in (data.log_norm, data.clip_norm):
+        z = transform(y)
+        assert np.isclose(np.nanmean(z), 0, atol=1e-6) and np.isclose(np.nanstd(z), 1, atol=1e-5)
+        assert np.isnan(z[-1]) and (np.diff(z[:-1]) >= 0).all()
+    assert data.log_norm(y)[0] == data.log_norm(y + 5)[0], "log_norm starts from the minimum, so a shift is invisible"
+    clipped = data.clip_norm(y)
+    assert clipped[4] == clipped[:-1].max() and clipped[4] < 3, "the outlier is clipped at 4 SD"
 
 
 def _toy_motif(name, consensus):

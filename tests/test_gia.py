@@ -60,3 +60,53 @@ def test_shuffled_backgrounds_keep_letter_or_dinucleotide_counts(rng):
     assert [pairs(s) for s in shuffled] == [pairs(s) for s in seqs]
     with pytest.raises(ValueError, match="kind must be"):
         gia.shuffled_background(seqs, kind="codon", seed=0)
+
+
+class Likes(nn.Module):
+    """A model with a known answer: 1 for every position where ``pattern`` starts, (N, 4, L) -> (N, 1)."""
+
+    def __init__(self, pattern):
+        super().__init__()
+        self.detector = seq.one_hot(pattern, alphabet="RNA")[None]
+
+    def forward(self, x):
+        hits = nn.functional.conv1d(x.float(), self.detector)[:, 0]
+        return (hits > self.detector.shape[-1] - 0.5).float().sum(-1, keepdim=True)
+
+
+def test_embedding_places_every_pattern_in_order():
+    x = seq.one_hot(["AAAAAAAAAA"], alphabet="RNA")
+    out = gia.embedding(("GG", 1), ("CU", 6), ("UU", 2))(x)
+    assert seq.decode(out, alphabet="RNA") == ["AGUUAACUAA"]
+    with pytest.raises(ValueError, match="at least one"):
+        gia.embedding()
+
+
+def test_single_mutants_differ_in_exactly_one_letter():
+    mutants = gia.single_mutants("GCUGG")
+    assert len(mutants) == len(set(mutants)) == 15 and "GCUGG" not in mutants
+    assert all(sum(a != b for a, b in zip(m, "GCUGG")) == 1 for m in mutants)
+    assert mutants[:3] == ["ACUGG", "CCUGG", "UCUGG"]
+
+
+def test_experiment_gives_one_row_per_intervention_with_the_known_effects():
+    background = seq.one_hot(["CCCCCCCCCCCC"] * 20, alphabet="RNA")
+    table = gia.experiment(Likes("GCAU"), background, {
+        "one copy": gia.embedding(("GCAU", 0)),
+        "two copies": gia.embedding(("GCAU", 0), ("GCAU", 6)),
+        "broken": gia.embedding(("GCUU", 0)),
+    }, device="cpu")
+    assert list(table.index) == ["one copy", "two copies", "broken"]
+    assert table["mean"].tolist() == [1.0, 2.0, 0.0] and (table["n"] == 20).all()
+
+
+def test_kmer_scan_ranks_the_liked_kmer_first_and_matches_one_by_one_embedding():
+    background = gia.profile_background(seq.one_hot(["ACGUACGUACGU", "UUGGCCAAUUGG"], alphabet="RNA"), 30, seed=1)
+    model = Likes("GCA")
+    scan = gia.kmer_scan(model, background, 3, 4, batch_size=100, device="cpu")
+    assert len(scan) == 64 and scan.idxmax() == "GCA"
+    for kmer in ("GCA", "UUU", "AGC"):
+        one = gia.global_importance(model, background, gia.embedding((kmer, 4)), device="cpu").mean()
+        assert scan[kmer] == pytest.approx(float(one), abs=1e-6)
+    with pytest.raises(ValueError, match="does not fit"):
+        gia.kmer_scan(model, background, 3, 10, device="cpu")

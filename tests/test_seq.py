@@ -170,3 +170,13 @@ def test_random_shifts_move_each_sequence_within_the_bound_and_keep_its_length()
     assert seen == {-3, -2, -1, 0, 1, 2, 3}
     with pytest.raises(ValueError, match="max_shift"):
         seq.random_shifts(x, 10, seed=0)
+
+
+def test_one_hot_padded_centres_and_pads_with_empty_columns():
+    x = seq.one_hot_padded(["ACGU", "ACNGUAC"], 9, alphabet="RNA")
+    assert x.shape == (2, 4, 9)
+    assert x[0].sum(0).tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0]
+    assert x[1, :, 3].tolist() == [0.25] * 4, "a real N keeps 0.25; only padding is empty"
+    assert seq.decode(x[0, :, 2:6], alphabet="RNA") == "ACGU"
+    with pytest.raises(ValueError, match="sequence 1 has 7 nt"):
+        seq.one_hot_padded(["ACGU", "ACGUACG"], 5)

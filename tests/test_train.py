@@ -36,7 +36,7 @@ def _fit(seed, **kwargs):
 
 def test_fit_learns_a_planted_motif():
     model, history = _fit(0, max_epochs=5, metric=metrics.auroc, metric_name="auroc")
-    assert list(history.columns) == ["epoch", "train_loss", "valid_loss", "valid_auroc", "seconds"]
+    assert list(history.columns) == ["epoch", "train_loss", "learning_rate", "valid_loss", "valid_auroc", "seconds"]
     x, y = _planted(300, 2)
     assert metrics.auroc(y, train.predict(model, x, device="cpu")) > 0.95
 
@@ -48,6 +48,17 @@ def test_fit_keeps_the_best_epoch_and_stops_early():
     assert final == pytest.approx(history["valid_loss"].min(), rel=1e-5)
     frozen, history = _fit(0, max_epochs=15, lr=0.0, patience=2)
     assert len(history) == 3, "no improvement after the first epoch: stop after `patience` more"
+
+
+def test_the_learning_rate_drops_when_the_validation_score_stalls():
+    model = _scanner()
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.3, patience=1,
+                                                          threshold_mode="abs")
+    history = train.fit(model, _planted(200, 0), _planted(100, 1), loss_fn=nn.BCEWithLogitsLoss(),
+                        optimizer=optimizer, max_epochs=5, patience=None, device="cpu", progress=False,
+                        lr_schedule=schedule)
+    assert history["learning_rate"].tolist() == pytest.approx([1.0, 1.0, 1.0, 0.3, 0.3])
 
 
 def test_same_seed_same_numbers_on_cpu():

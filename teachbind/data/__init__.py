@@ -13,13 +13,20 @@ from teachbind.data.registry import (
     registered,
     sha256sum,
 )
-from teachbind.data.rnacompete import clip_and_scale, load_rnacompete, rnacompete_proteins
+from teachbind.data.rnacompete import (
+    clip_and_scale,
+    clip_norm,
+    load_rnacompete,
+    log_norm,
+    read_probes,
+    rnacompete_proteins,
+)
 from teachbind.data.simulate import Compendium, PlantedMotifs, plant_motif, simulate_compendium
 
 __all__ = [
     "AitacSample", "CACHE_ENV", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError",
     "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "clip_and_scale", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete",
-    "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",
+    "clip_and_scale", "clip_norm", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete",
+    "log_norm", "read_probes", "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",
 ]

@@ -1,8 +1,12 @@
-"""RNAcompete 2009 (Ray et al. 2009) in RNAcontext's form: in vitro binding intensities of RNA probes for 9 RBPs.
+"""RNAcompete (Ray et al. 2009, 2013): in vitro binding intensities of short RNA probes.
 
-Each RBP has two probe sets designed independently, Set A (training) and Set B (testing); RNAcontext's "weak"
-files hold the weakly structured probes. Each line is ``score<TAB>sequence`` with the sequence in the DNA alphabet
-(T for U), 29–39 nt long.
+The registered files are RNAcompete 2009 for 9 RBPs in RNAcontext's form. Each RBP has two probe sets designed
+independently, Set A (training) and Set B (testing). The ``"weak"`` design holds the weakly structured (de Bruijn)
+probes only; the ``"full"`` design (8 RBPs) adds the stem-loop probes, Set A and Set B in one file. Each line is
+``score<TAB>sequence`` with the sequence in the DNA alphabet (T for U), 29–39 nt long.
+
+:func:`read_probes` also reads RNAcompete 2013 probe files (``sequence score`` or ``score sequence`` separated by
+a tab or a space, RNA or DNA letters, plain or gzip), so that a reader with those files can use them the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +16,11 @@ import numpy as np
 from teachbind.data.registry import fetch, open_text, registered
 
 FOLDER = "rnacompete2009_rnacontext/weak"
+FULL_FOLDER = "rnacompete2009_rnacontext/full"
+FULL_LAST_A = {"Fusip": 51032, "HuR": 59634, "PTB": 62146, "SF2": 65804, "SLM2": 62804, "U1A": 17680,
+               "VTS1": 41317, "YB1": 79610}
+"""0-based line of the last Set A probe in each ``full`` file (inferred by matching the weak sets' sequences:
+every Set A probe lies at or before it, every Set B probe after it)."""
 PROTEIN_NAMES = {"Fusip": "FUSIP1 (SRSF10)", "HuR": "ELAVL1", "PTB": "PTBP1", "RBM4": "RBM4", "SF2": "SRSF1 (ASF/SF2)",
                  "SLM2": "KHDRBS3", "U1A": "SNRPA", "VTS1": "Vts1p (yeast)", "YB1": "YBX1"}
 
@@ -23,29 +32,59 @@ def rnacompete_proteins() -> list[str]:
                   if p.startswith(FOLDER + "/") and p.endswith(suffix))
 
 
-def load_rnacompete(protein: str, probe_set: str = "A") -> tuple[list[str], np.ndarray]:
-    """Probe sequences (RNA alphabet, A/C/G/U) and binding intensities ``(N,)`` of one RBP's Set ``"A"`` or ``"B"``."""
+def load_rnacompete(protein: str, probe_set: str = "A", design: str = "weak") -> tuple[list[str], np.ndarray]:
+    """Probe sequences (RNA alphabet, A/C/G/U) and binding intensities ``(N,)`` of one RBP's Set ``"A"`` or
+    ``"B"``: the weakly structured probes (``design="weak"``, 9 RBPs) or all probes including the stem-loop
+    designs (``"full"``, the 8 RBPs of :data:`FULL_LAST_A`)."""
     if protein not in rnacompete_proteins():
         raise KeyError(f"unknown RNAcompete protein {protein!r}; known: {', '.join(rnacompete_proteins())}")
     if probe_set not in ("A", "B"):
         raise ValueError(f"probe_set must be 'A' (training) or 'B' (test), got {probe_set!r}")
-    return _read_probe_file(fetch(f"{FOLDER}/{protein}_data_bruijn_{probe_set}.txt.gz"))
+    if design == "weak":
+        return read_probes(fetch(f"{FOLDER}/{protein}_data_bruijn_{probe_set}.txt.gz"))
+    if design != "full":
+        raise ValueError(f"design must be 'weak' or 'full', got {design!r}")
+    if protein not in FULL_LAST_A:
+        raise KeyError(f"RNAcompete 2009 has no full probe file for {protein!r} (the source's RBM4 file is "
+                       f"truncated); full designs exist for {', '.join(FULL_LAST_A)}")
+    seqs, scores = read_probes(fetch(f"{FULL_FOLDER}/{protein}_data_full_AB.txt.gz"))
+    a = slice(0, FULL_LAST_A[protein] + 1) if probe_set == "A" else slice(FULL_LAST_A[protein] + 1, None)
+    return seqs[a], scores[a]
 
 
-def _read_probe_file(path) -> tuple[list[str], np.ndarray]:
+def read_probes(path) -> tuple[list[str], np.ndarray]:
+    """Probe sequences (RNA alphabet) and intensities ``(N,)`` from a file with one probe per line: a score and a
+    sequence in either order, separated by a tab or spaces; T is read as U; plain text or gzip. ``NaN`` scores
+    (probes RNAcompete 2013 flagged) are kept as NaN. Raises ``ValueError`` naming the file, line and, for a bad
+    letter, its position."""
     seqs, scores = [], []
     with open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
-            fields = line.split()
-            try:
-                score, sequence = float(fields[0]), fields[1]
-            except (ValueError, IndexError):
-                fields = []
-            if len(fields) != 2:
-                raise ValueError(f"{path}:{number}: expected 'score<TAB>sequence', found {line.strip()!r}")
+            if not line.strip():
+                continue
+            score, sequence = _score_and_sequence(line.split())
+            if score is None:
+                raise ValueError(f"{path}:{number}: expected a score and a sequence separated by a tab or a space, "
+                                 f"found {line.strip()!r}")
+            sequence = sequence.upper().replace("T", "U")
+            bad = next((i for i, letter in enumerate(sequence) if letter not in "ACGUN"), None)
+            if bad is not None:
+                raise ValueError(f"{path}:{number}: invalid letter {sequence[bad]!r} at position {bad} of "
+                                 f"{sequence!r}; probes may contain only A, C, G, U (or T) and N")
             scores.append(score)
-            seqs.append(sequence.upper().replace("T", "U"))
+            seqs.append(sequence)
     return seqs, np.array(scores, dtype=np.float32)
+
+
+def _score_and_sequence(fields: list[str]) -> tuple[float | None, str]:
+    if len(fields) != 2:
+        return None, ""
+    for score, sequence in (fields, fields[::-1]):
+        try:
+            return float(score), sequence
+        except ValueError:
+            continue
+    return None, ""
 
 
 def clip_and_scale(targets: np.ndarray, reference: np.ndarray | None = None, percentile: float = 99.5) -> np.ndarray:
@@ -56,3 +95,19 @@ def clip_and_scale(targets: np.ndarray, reference: np.ndarray | None = None, per
     ceiling = np.percentile(reference, percentile)
     clipped_reference = np.minimum(reference, ceiling)
     return ((np.minimum(targets, ceiling) - clipped_reference.mean()) / clipped_reference.std()).astype(np.float32)
+
+
+def clip_norm(targets: np.ndarray, significance: float = 4.0) -> np.ndarray:
+    """ResidualBind's ``clip_norm``: intensities above ``significance`` standard deviations clipped there, then
+    z-scored (NaN stays NaN). As in the released code, each split is transformed with its own statistics."""
+    ceiling = significance * np.nanstd(targets)
+    clipped = np.minimum(targets, ceiling)
+    return ((clipped - np.nanmean(clipped)) / np.nanstd(clipped)).astype(np.float32)
+
+
+def log_norm(targets: np.ndarray) -> np.ndarray:
+    """ResidualBind's ``log_norm`` (used for RNAcompete 2009): ``log(y - min(y) + 1)``, then z-scored (NaN stays NaN). The log
+    compresses the long tail of strong binders. Each split is transformed with its own statistics, as in the
+    released code."""
+    logged = np.log(targets - np.nanmin(targets) + 1)
+    return ((logged - np.nanmean(logged)) / np.nanstd(logged)).astype(np.float32)

@@ -10,9 +10,14 @@ An experiment is three pieces, each a plain function:
 - a background, ``(N, 4, L)`` one-hot: :func:`profile_background` (letters drawn position by position from a set
   of real sequences, the paper's default), :func:`shuffled_background` (each real sequence shuffled, keeping its
   letter or dinucleotide counts);
-- an intervention, a function ``(N, 4, L) -> (N, 4, L)``, built from :func:`embed` or written by hand;
+- an intervention, a function ``(N, 4, L) -> (N, 4, L)``: :func:`embedding` writes patterns at positions (one
+  motif, copies, a motif with its flanks, a hairpin), or write one by hand;
 - :func:`global_importance` (``(model, background, intervention, *, batch_size, device)``), which returns every
   sequence's effect, and :func:`summarize`, which gives their mean and its confidence interval.
+
+:func:`experiment` runs many named interventions on one background and returns one row each, which is all most
+experiments need; :func:`kmer_scan` is the one experiment too large for that (every k-mer at one position) and
+batches it directly.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import torch
 from scipy import stats
 
 from teachbind import seq
-from teachbind.train import predict
+from teachbind.train import pick_device, predict
 
 Intervention = Callable[[torch.Tensor], torch.Tensor]
 
@@ -72,6 +77,29 @@ def embed(x: torch.Tensor, pattern: str, position: int, alphabet: str = "RNA") -
     return out
 
 
+def embedding(*placements: tuple[str, int], alphabet: str = "RNA") -> Intervention:
+    """The intervention that writes each ``(pattern, position)`` of ``placements`` into every sequence, in order
+    (a later pattern overwrites an earlier one where they overlap): ``embedding(("UGCAUG", 10), ("UGCAUG", 22))``
+    places two copies 6 nt apart."""
+    if not placements:
+        raise ValueError("embedding needs at least one (pattern, position) pair")
+
+    def intervene(x: torch.Tensor) -> torch.Tensor:
+        for pattern, position in placements:
+            x = embed(x, pattern, position, alphabet)
+        return x
+
+    return intervene
+
+
+def single_mutants(pattern: str, alphabet: str = "RNA") -> list[str]:
+    """The ``3 * len(pattern)`` patterns that differ from ``pattern`` at exactly one position, position by position
+    in alphabet order."""
+    letters = seq.get_alphabet(alphabet).letters
+    return [pattern[:i] + letter + pattern[i + 1:] for i in range(len(pattern)) for letter in letters
+            if letter != pattern[i]]
+
+
 def global_importance(model: torch.nn.Module, background: torch.Tensor, intervention: Intervention, *,
                       batch_size: int = 1024, device: str | torch.device = "auto") -> torch.Tensor:
     """Each background sequence's effect ``model(intervention(background)) - model(background)``: ``(N,)``, or
@@ -91,3 +119,40 @@ def summarize(effects: torch.Tensor, confidence: float = 0.95) -> pd.Series:
     half = stats.sem(values) * stats.t.ppf((1 + confidence) / 2, len(values) - 1)
     mean = float(values.mean())
     return pd.Series({"mean": mean, "low": mean - half, "high": mean + half, "n": len(values)})
+
+
+def experiment(model: torch.nn.Module, background: torch.Tensor, interventions: dict[str, Intervention], *,
+               batch_size: int = 1024, device: str | torch.device = "auto", confidence: float = 0.95
+               ) -> pd.DataFrame:
+    """One row per named intervention, in order: the :func:`summarize` of its effects on ``background``
+    ``(N, 4, L)`` (columns ``mean``, ``low``, ``high``, ``n``). The background is predicted once."""
+    before = predict(model, background, batch_size=batch_size, device=device, amp=False).reshape(len(background))
+    rows = {}
+    for name, intervention in interventions.items():
+        after = predict(model, intervention(background), batch_size=batch_size, device=device, amp=False)
+        rows[name] = summarize(after.reshape(len(background)) - before, confidence)
+    return pd.DataFrame(rows).T.astype({"n": int})
+
+
+def kmer_scan(model: torch.nn.Module, background: torch.Tensor, k: int, position: int, *, alphabet: str = "RNA",
+              batch_size: int = 4096, device: str | torch.device = "auto") -> pd.Series:
+    """Global importance of every one of the ``4**k`` k-mers written at ``position`` of every background
+    sequence ``(N, 4, L)``: a Series indexed by k-mer (alphabet order), in the model's output units. The
+    ``4**k * N`` sequences are built on ``device`` a chunk of k-mers at a time and scored in batches of about
+    ``batch_size``; the whole scan never sits in memory at once."""
+    if position < 0 or position + k > background.shape[-1]:
+        raise ValueError(f"a {k}-mer at position {position} does not fit in {background.shape[-1]} positions")
+    device = pick_device(device)
+    model = model.to(device).eval()
+    names = seq.kmers(k, alphabet=alphabet)
+    patterns = seq.one_hot(names, alphabet=alphabet).to(device)
+    x = background.to(device).float()
+    chunk = max(1, batch_size // len(x))
+    means = []
+    with torch.inference_mode():
+        base = model(x).float().reshape(len(x)).mean()
+        for start in range(0, len(names), chunk):
+            block = x.repeat(min(chunk, len(names) - start), 1, 1)
+            block[:, :, position:position + k] = patterns[start:start + chunk].repeat_interleave(len(x), dim=0)
+            means.append(model(block).float().reshape(-1, len(x)).mean(1) - base)
+    return pd.Series(torch.cat(means).cpu().numpy(), index=names, name=f"global importance at {position}")

@@ -11,6 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from teachbind import metrics
+from teachbind.train import fit, seed_everything
+
 
 def conv_bn(channels_in: int, channels_out: int, width: int, dilation: int = 1) -> list[nn.Module]:
     """A length-keeping convolution without bias (batch norm follows and has its own), then batch norm."""
@@ -82,3 +85,21 @@ class ResidualBind(nn.Module):
                              f"got {tuple(x.shape)}")
         features = self.pool(self.block(self.first(x.float())))
         return self.output(self.dense(features.flatten(1)))
+
+
+def fit_residualbind(model: ResidualBind, train: tuple[torch.Tensor, torch.Tensor],
+                     valid: tuple[torch.Tensor, torch.Tensor], *, max_epochs: int = 300, patience: int = 20,
+                     batch_size: int = 100, learning_rate: float = 1e-3, decay: float = 0.3, decay_patience: int = 7,
+                     device: str | torch.device = "auto", seed: int = 0, progress: bool = False):
+    """Train ``model`` as the released code did and return :func:`teachbind.train.fit`'s history: mean squared
+    error, Adam (``learning_rate`` 1e-3), batches of 100, the weights of the epoch with the best validation
+    Pearson r kept, the learning rate multiplied by ``decay`` (0.3) after ``decay_patience`` (7) epochs without
+    improvement, and a stop after ``patience`` (20) such epochs. ``train`` and ``valid`` are ``(x (N, 4, L),
+    y (N, T))``."""
+    seed_everything(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=decay,
+                                                          patience=decay_patience - 1)
+    return fit(model, train, valid, loss_fn=nn.functional.mse_loss, optimizer=optimizer, max_epochs=max_epochs,
+               batch_size=batch_size, patience=patience, metric=metrics.pearson, metric_name="pearson",
+               device=device, amp=False, seed=seed, lr_schedule=schedule, progress=progress)
