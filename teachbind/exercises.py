@@ -281,3 +281,61 @@ def check_filter_influence(fn: Callable[[torch.nn.Module, torch.Tensor, int], to
                    Hint(lambda got, model, x, f: True,
                         "Read the probabilities through a sigmoid, put the model in eval mode, and take the "
                         "filter's mean over every sequence and position before replacing its output.")])
+
+
+def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int, list[int]], object]) -> None:
+    """Check ``fn(model, background, pattern, position, spacings) -> (len(spacings),)``: the global importance of
+    two copies of ``pattern``, the first at ``position`` and the second ``spacing`` nt after the end of the first,
+    for each spacing (Chapter 5). The model is a planted grammar whose spacing bonus is known."""
+    from teachbind.data.grammar import Grammar
+    from teachbind.interpret import gia
+
+    grammar = Grammar(spacing=4, gc_penalty=0.5)
+    background = gia.profile_background(grammar.simulate(200, seed=3)[1], 50, seed=4)
+
+    def reference(model, x, pattern, position, spacings):
+        placements = {s: gia.embedding((pattern, position), (pattern, position + len(pattern) + s)) for s in spacings}
+        return gia.experiment(model, x, placements, device="cpu")["mean"].to_numpy()
+
+    def one_copy(model, x, pattern, position):
+        return gia.experiment(model, x, {"one": gia.embedding((pattern, position))}, device="cpu")["mean"].iloc[0]
+
+    cases = [(grammar, background, "UGCAUG", 3, [0, 2, 4, 6, 10]), (grammar, background, "UGCAUG", 10, [1, 4, 7])]
+    check_function(
+        fn, reference, cases, name="spacing_effects", atol=1e-4,
+        describe=lambda model, x, pattern, position, spacings: f"grammar, {len(x)} backgrounds, {pattern!r}, "
+                                                               f"{position}, {spacings}",
+        hints=[Hint(lambda got, model, x, pattern, position, spacings: np.allclose(
+                    _as_array(got), reference(model, x, pattern, position, [s + len(pattern) for s in spacings]),
+                    atol=1e-4) if position + 2 * len(pattern) + 2 * max(spacings) <= x.shape[-1] else False,
+                    "The spacing runs from the end of the first copy to the start of the second, not from start "
+                    "to start."),
+               Hint(lambda got, model, x, pattern, position, spacings: np.allclose(
+                    _as_array(got), reference(model, x, pattern, position, spacings)
+                    - one_copy(model, x, pattern, position), atol=1e-4),
+                    "Measure each effect against the background itself, not against a sequence that already "
+                    "holds the first copy.")])
+
+
+def check_profile_background(fn: Callable[[torch.Tensor, int, np.random.Generator], torch.Tensor]) -> None:
+    """Check ``fn(x, n, rng) -> (n, 4, L)``: ``n`` one-hot sequences whose letters are drawn independently at each
+    position from the letter frequencies of ``x`` ``(N, 4, L)`` at that position (Chapter 5)."""
+    rng = np.random.default_rng(0)
+    x = seq.one_hot(["AACGU", "ACCGU", "AGCGA", "AUCGC"], alphabet="RNA")
+    got = _as_array(_call(fn, "4 probes of 5 nt, n=20000", x, 20_000, rng))
+    if got.shape != (20_000, 4, 5):
+        raise ExerciseFailed(f"profile_background(4 probes of 5 nt, n=20000) has shape {got.shape}, "
+                             f"expected (20000, 4, 5)")
+    if not (np.isin(got, (0, 1)).all() and (got.sum(1) == 1).all()):
+        raise ExerciseFailed("every position of every sampled sequence must hold exactly one letter (one-hot)")
+    frequencies, expected = got.mean(0), x.numpy().mean(0)
+    if np.allclose(frequencies, expected.mean(1, keepdims=True), atol=0.02):
+        raise ExerciseFailed("every position has the same letter frequencies: draw each position from its own "
+                             "column of the profile, not from the overall composition")
+    if not np.allclose(frequencies, expected, atol=0.02):
+        raise ExerciseFailed(f"the sampled letter frequencies {np.round(frequencies, 2).tolist()} differ from the "
+                             f"profile {np.round(expected, 2).tolist()}")
+    sequences = {seq.decode(torch.from_numpy(s).float(), alphabet="RNA") for s in got[:2000]}
+    if len(sequences) <= 4:
+        raise ExerciseFailed("the samples are copies of the input sequences: draw each position independently")
+    _passed("profile_background", 4)

@@ -4,6 +4,7 @@ Each chapter that shows an explorer also shows the same figure as a plain one.
 
 - :func:`mutation_map_explorer`: edit a sequence, see the prediction and the mutation map update (Chapter 2).
 - :func:`filter_browser`: pick a learned filter, see its logo and its best database match (Chapter 2).
+- :func:`gia_playground`: a pattern, its position, copies and spacing → its global importance (Chapter 5).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import pandas as pd
 import torch
 
 from teachbind import interpret, plot, seq
+from teachbind.interpret import gia
 from teachbind.motifs import Motif
+from teachbind.train import predict
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -135,3 +138,54 @@ def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = N
     show()
     title = widgets.HTML("<b>Filter browser</b>: the learned filters, best-matching first.")
     return widgets.VBox([title, choice, info, image])
+
+
+def copies_at(pattern: str, position: int, copies: int, spacing: int) -> list[tuple[str, int]]:
+    """Placements for :func:`teachbind.interpret.gia.embedding`: ``copies`` copies of ``pattern``, the first at
+    ``position``, each next one ``spacing`` nt after the end of the previous one."""
+    return [(pattern, position + i * (len(pattern) + spacing)) for i in range(copies)]
+
+
+def gia_playground(model: torch.nn.Module, background: torch.Tensor, *, pattern: str = "GCUGG",
+                   alphabet: str = "RNA", device: str | torch.device = "cpu"):
+    """Type a pattern and choose its position, number of copies and spacing: the global importance of writing
+    them into every ``background`` sequence ``(N, 4, L)`` (:func:`teachbind.interpret.gia.experiment`), with its
+    95% interval and the distribution of per-sequence effects. A pattern that does not fit or has a bad letter
+    shows why instead. Returns an ``ipywidgets.VBox``."""
+    import ipywidgets as widgets
+
+    length = background.shape[-1]
+    text = widgets.Text(value=pattern, description="pattern", continuous_update=False)
+    position = widgets.IntSlider(value=length // 3, min=0, max=length - 1, description="position",
+                                 continuous_update=False)
+    copies = widgets.IntSlider(value=1, min=1, max=4, description="copies", continuous_update=False)
+    spacing = widgets.IntSlider(value=3, min=0, max=20, description="spacing", continuous_update=False)
+    status, image = widgets.HTML(), widgets.Image(format="png")
+    before = predict(model, background, device=device, amp=False).reshape(len(background))
+
+    def recompute(_=None) -> None:
+        candidate = text.value.strip().upper().replace("T", "U") if alphabet == "RNA" else text.value.strip().upper()
+        try:
+            seq.validate(candidate, alphabet)
+            placements = copies_at(candidate, position.value, copies.value, spacing.value)
+            after = predict(model, gia.embedding(*placements, alphabet=alphabet)(background),
+                                      device=device, amp=False).reshape(len(background))
+        except ValueError as error:
+            status.value = _error(str(error))
+            return
+        effects = after - before
+        summary = gia.summarize(effects)
+        status.value = (f"global importance <b>{summary['mean']:+.3f}</b> (95% interval {summary['low']:+.3f} to "
+                        f"{summary['high']:+.3f}) over {len(effects)} background sequences")
+        fig, ax = plt.subplots(figsize=(5, 2.2))
+        ax.hist(effects.numpy(), bins=40, color="0.6")
+        ax.axvline(summary["mean"], color="C3")
+        ax.set(xlabel="effect on the prediction", ylabel="sequences")
+        image.value = _png(fig)
+
+    for control in (text, position, copies, spacing):
+        control.observe(recompute, names="value")
+    recompute()
+    title = widgets.HTML("<b>GIA playground</b>: write copies of a pattern into every background sequence and see "
+                         "how much the prediction changes on average.")
+    return widgets.VBox([title, text, position, copies, spacing, status, image])

@@ -117,3 +117,42 @@ def test_chapter_3_mistakes_get_specific_feedback():
             x, a[:, None], w, windows="best", pseudocount=0)[0].probs)
     with pytest.raises(exercises.ExerciseFailed, match="Square each sequence's change"):
         exercises.check_filter_influence(lambda model, x, f: _influence(model, x, f, square=False))
+
+
+def test_spacing_check_accepts_the_answer_and_explains_mistakes():
+    from teachbind.interpret import gia
+
+    def answer(model, x, pattern, position, spacings, start_to_start=False, against_one=False):
+        before = gia.global_importance(model, x, gia.embedding((pattern, position)), device="cpu").mean()
+        out = []
+        for s in spacings:
+            second = position + s if start_to_start else position + len(pattern) + s
+            effect = gia.global_importance(model, x, gia.embedding((pattern, position), (pattern, second)),
+                                           device="cpu").mean()
+            out.append(float(effect - before) if against_one else float(effect))
+        return out
+
+    exercises.check_spacing_effects(answer)
+    with pytest.raises(exercises.ExerciseFailed, match="holds the first copy"):
+        exercises.check_spacing_effects(lambda *a: answer(*a, against_one=True))
+    with pytest.raises(exercises.ExerciseFailed, match="expected"):
+        exercises.check_spacing_effects(lambda *a: answer(*a, start_to_start=True))
+
+
+def test_profile_background_check_accepts_the_answer_and_explains_mistakes():
+    def answer(x, n, rng):
+        freq = x.mean(0).numpy()
+        letters = np.stack([rng.choice(4, size=n, p=freq[:, j] / freq[:, j].sum()) for j in range(x.shape[2])], 1)
+        return torch.nn.functional.one_hot(torch.from_numpy(letters), 4).permute(0, 2, 1).float()
+
+    exercises.check_profile_background(answer)
+
+    def pooled(x, n, rng):
+        freq = x.mean((0, 2)).numpy()
+        letters = rng.choice(4, size=(n, x.shape[2]), p=freq / freq.sum())
+        return torch.nn.functional.one_hot(torch.from_numpy(letters), 4).permute(0, 2, 1).float()
+
+    with pytest.raises(exercises.ExerciseFailed, match="overall composition"):
+        exercises.check_profile_background(pooled)
+    with pytest.raises(exercises.ExerciseFailed, match="copies of the input"):
+        exercises.check_profile_background(lambda x, n, rng: x[rng.integers(0, len(x), n)])

@@ -107,3 +107,15 @@ def test_loss_and_gain_scores_are_the_largest_decrease_and_increase():
     loss, gain = interpret.loss_gain(effects)
     assert torch.equal(loss, torch.tensor([1.0, 2.0, 1.0]))
     assert torch.equal(gain, torch.tensor([0.5, 3.0, 1.0]))
+
+
+def test_saliency_of_a_linear_model_is_its_weights():
+    weights = torch.randn(4, 12)
+
+    class Linear(torch.nn.Module):
+        def forward(self, x):
+            return (x * weights).sum((1, 2))[:, None]
+
+    x = seq.one_hot(["ACGTACGTACGT", "TTTTACGTAAAA", "GGGGCCCCAAAA"])
+    grads = interpret.saliency(Linear(), x, batch_size=2, device="cpu")
+    assert grads.shape == x.shape and torch.allclose(grads, weights.expand_as(x))

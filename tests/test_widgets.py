@@ -50,3 +50,26 @@ def test_filter_browser_orders_filters_by_match_and_shows_the_match():
     first = image.value
     choice.value = 0
     assert "no significant match" in info.value and image.value != first
+
+
+class Likes(torch.nn.Module):
+    """1 for every copy of GCU in the sequence."""
+
+    def forward(self, x):
+        detector = torch.eye(4)[:, [2, 1, 3]][None]
+        return (torch.nn.functional.conv1d(x.float(), detector)[:, 0] > 2.5).float().sum(-1, keepdim=True)
+
+
+def test_gia_playground_counts_the_copies_it_writes_and_names_what_does_not_fit():
+    from teachbind import seq
+
+    background = seq.one_hot(["AAAAAAAAAAAAAAAAAAAA"] * 8, alphabet="RNA")
+    playground = widgets.gia_playground(Likes(), background, pattern="GCU")
+    _, text, position, copies, spacing, status, image = playground.children
+    assert "global importance <b>+1.000</b>" in status.value and bytes(image.value).startswith(PNG)
+    position.value, copies.value, spacing.value = 2, 3, 1
+    assert "<b>+3.000</b>" in status.value
+    position.value = 15
+    assert "does not fit" in status.value
+    text.value = "GXU"
+    assert "invalid letter 'X'" in status.value

@@ -1,5 +1,5 @@
-"""What a trained model learned: in-silico mutagenesis (Chapter 2, ``nbs/02_deepbind.ipynb``), and the loss and
-gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``).
+"""What a trained model learned: in-silico mutagenesis (Chapter 2, ``nbs/02_deepbind.ipynb``), the loss and
+gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``), and saliency (Chapter 5).
 
 Operations share one calling shape, ``op(model, x, *, batch_size, device)``, with one-hot ``x`` of shape
 ``(N, 4, L)`` and tensors returned on the CPU. Global Importance Analysis, for ResidualBind (Chapter 5), is
@@ -12,7 +12,25 @@ import pandas as pd
 import torch
 
 from teachbind.seq import get_alphabet
-from teachbind.train import predict
+from teachbind.train import pick_device, predict
+
+
+def saliency(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024,
+             device: str | torch.device = "auto") -> torch.Tensor:
+    """Gradient of a single-output model's prediction with respect to the one-hot input ``x`` ``(N, 4, L)``,
+    ``(N, 4, L)`` (Simonyan et al. 2014). The gradient at the letter present is a first-order guess of how much
+    that letter matters; unlike :func:`ism` it costs one backward pass, and it is local: it cannot see effects
+    that need several letters to change together."""
+    if x.ndim != 3 or x.shape[1] != 4:
+        raise ValueError(f"saliency expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    device = pick_device(device)
+    model = model.to(device).eval()
+    grads = []
+    for start in range(0, len(x), batch_size):
+        batch = x[start:start + batch_size].to(device).float().requires_grad_(True)
+        model(batch).sum().backward()
+        grads.append(batch.grad.detach().cpu())
+    return torch.cat(grads)
 
 
 def ism(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024, device: str | torch.device = "auto"
