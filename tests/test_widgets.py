@@ -72,4 +72,4 @@ def test_gia_playground_counts_the_copies_it_writes_and_names_what_does_not_fit(
     position.value = 15
     assert "does not fit" in status.value
     text.value = "GXU"
-    assert "invalid letter 'X'" in status.value
+    assert "invalid letter &#x27;X&#x27; at position 1" in status.value
