@@ -140,12 +140,6 @@ def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = N
     return widgets.VBox([title, choice, info, image])
 
 
-def copies_at(pattern: str, position: int, copies: int, spacing: int) -> list[tuple[str, int]]:
-    """Placements for :func:`teachbind.interpret.gia.embedding`: ``copies`` copies of ``pattern``, the first at
-    ``position``, each next one ``spacing`` nt after the end of the previous one."""
-    return [(pattern, position + i * (len(pattern) + spacing)) for i in range(copies)]
-
-
 def gia_playground(model: torch.nn.Module, background: torch.Tensor, *, pattern: str = "GCUGG",
                    alphabet: str = "RNA", device: str | torch.device = "cpu"):
     """Type a pattern and choose its position, number of copies and spacing: the global importance of writing
@@ -167,7 +161,7 @@ def gia_playground(model: torch.nn.Module, background: torch.Tensor, *, pattern:
         candidate = text.value.strip().upper().replace("T", "U") if alphabet == "RNA" else text.value.strip().upper()
         try:
             seq.validate(candidate, alphabet)
-            placements = copies_at(candidate, position.value, copies.value, spacing.value)
+            placements = gia.copies_at(candidate, position.value, copies.value, spacing.value)
             after = predict(model, gia.embedding(*placements, alphabet=alphabet)(background),
                                       device=device, amp=False).reshape(len(background))
         except ValueError as error:

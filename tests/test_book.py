@@ -97,6 +97,21 @@ def test_chapter_3_records_basset_on_the_compendium_and_beside_the_kmer_baseline
     assert recorded["filters_annotated_fraction"] < 0.5, "a briefly trained model's diffuse filters name little"
 
 
+@pytest.mark.notebook
+def test_chapter_5_records_residualbind_beside_deepbind_and_gia_against_the_planted_rule():
+    run_quick("05_residualbind.ipynb")
+    recorded = json.loads((OUT / "results" / "05_residualbind.json").read_text())
+    assert set(recorded["residualbind_pearson"]) == set(recorded["deepbind_pearson"]) == {"VTS1"}
+    assert 0.2 < recorded["residualbind_pearson"]["VTS1"] < 1, "even 2 epochs on 3,000 probes learn VTS1's motif"
+    planted, estimated = recorded["gia_planted"], recorded["gia_estimated"]
+    assert set(planted) == set(estimated) and len(planted) == 7 and 0 <= recorded["gia_recovered"] <= 7
+    assert 0.9 < planted["one copy"] < 1.1, "the rule's own global importance of one copy is its planted 1.0"
+    assert planted["two copies, 4 nt apart"] - planted["two copies, 5 nt apart"] > 0.5, "the spacing bonus"
+    assert planted["motif with AU-rich flanks"] > planted["motif with GC-rich flanks"], "the GC penalty"
+    assert estimated["one copy"] > 0.5, "the quick grammar models already credit one copy"
+    assert isinstance(recorded["vts1_loop_minus_stem"], float) and recorded["kmer_scan_seconds"] > 0
+
+
 @pytest.fixture(scope="session")
 def site():
     for notebook in CHAPTERS:

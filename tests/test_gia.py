@@ -110,3 +110,9 @@ def test_kmer_scan_ranks_the_liked_kmer_first_and_matches_one_by_one_embedding()
         assert scan[kmer] == pytest.approx(float(one), abs=1e-6)
     with pytest.raises(ValueError, match="does not fit"):
         gia.kmer_scan(model, background, 3, 10, device="cpu")
+
+
+def test_copies_at_spaces_copies_from_the_end_of_the_previous_one():
+    assert gia.copies_at("GCU", 2, 3, 4) == [("GCU", 2), ("GCU", 9), ("GCU", 16)]
+    out = gia.embedding(*gia.copies_at("GC", 1, 2, 1))(seq.one_hot(["AAAAAAA"], alphabet="RNA"))
+    assert seq.decode(out, alphabet="RNA") == ["AGCAGCA"]

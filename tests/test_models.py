@@ -156,6 +156,9 @@ def test_released_residualbind_sizes():
     assert model(torch.zeros(5, 4, 41)).shape == (5, 1)
     with pytest.raises(ValueError, match=r"\(N, 4, 41\)"):
         model(torch.zeros(5, 4, 40))
+    with_structure = ResidualBind(channels=6)
+    assert sum(p.numel() for p in with_structure.parameters()) == 214_849 + 2 * 11 * 96
+    assert with_structure(torch.zeros(5, 6, 41)).shape == (5, 1)
 
 
 def test_residualbind_block_output_sees_exactly_its_receptive_field():

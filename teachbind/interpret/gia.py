@@ -11,7 +11,7 @@ An experiment is three pieces, each a plain function:
   of real sequences, the paper's default), :func:`shuffled_background` (each real sequence shuffled, keeping its
   letter or dinucleotide counts);
 - an intervention, a function ``(N, 4, L) -> (N, 4, L)``: :func:`embedding` writes patterns at positions (one
-  motif, copies, a motif with its flanks, a hairpin), or write one by hand;
+  motif, copies (:func:`copies_at`), a motif with its flanks, a hairpin), or write one by hand;
 - :func:`global_importance` (``(model, background, intervention, *, batch_size, device)``), which returns every
   sequence's effect, and :func:`summarize`, which gives their mean and its confidence interval.
 
@@ -90,6 +90,12 @@ def embedding(*placements: tuple[str, int], alphabet: str = "RNA") -> Interventi
         return x
 
     return intervene
+
+
+def copies_at(pattern: str, position: int, copies: int, spacing: int) -> list[tuple[str, int]]:
+    """Placements for :func:`embedding`: ``copies`` copies of ``pattern``, the first at
+    ``position``, each next one ``spacing`` nt after the end of the previous one."""
+    return [(pattern, position + i * (len(pattern) + spacing)) for i in range(copies)]
 
 
 def single_mutants(pattern: str, alphabet: str = "RNA") -> list[str]:

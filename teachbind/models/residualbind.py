@@ -45,10 +45,13 @@ class DilatedResidualBlock(nn.Module):
 
 
 class ResidualBind(nn.Module):
-    """ResidualBind: one-hot RNA ``(N, 4, length)`` → ``(N, n_outputs)`` predicted binding (linear: train with MSE).
+    """ResidualBind: one-hot RNA ``(N, channels, length)`` → ``(N, n_outputs)`` predicted binding (linear: train
+    with MSE).
 
-    RNAcompete probes of 30 to 41 nt are zero-padded centrally to 41 (``length``). Arguments are the released
-    code's hyperparameters with its values as defaults:
+    RNAcompete probes of 30 to 41 nt are zero-padded centrally to 41 (``length``). ``channels=6`` is the paper's
+    "with structure" variant: the one-hot sequence followed by the probabilities that each position is paired and
+    unpaired (:func:`teachbind.structure.paired_unpaired`). Arguments are the released code's hyperparameters
+    with its values as defaults:
 
     - ``filters``, ``width``: the first convolution (96 filters of width 11, no bias) → batch norm → ReLU →
       dropout ``conv_dropout`` (0.1);
@@ -59,14 +62,14 @@ class ResidualBind(nn.Module):
     - a linear output, ``n_outputs`` values (one per RNA-binding protein).
     """
 
-    def __init__(self, n_outputs: int = 1, length: int = 41, *, filters: int = 96, width: int = 11,
-                 block_width: int = 3, dilations: tuple[int, ...] = (2, 4, 8), pool: int = 10, hidden: int = 256,
-                 conv_dropout: float = 0.1, pool_dropout: float = 0.2, dense_dropout: float = 0.5):
+    def __init__(self, n_outputs: int = 1, length: int = 41, *, channels: int = 4, filters: int = 96,
+                 width: int = 11, block_width: int = 3, dilations: tuple[int, ...] = (2, 4, 8), pool: int = 10,
+                 hidden: int = 256, conv_dropout: float = 0.1, pool_dropout: float = 0.2, dense_dropout: float = 0.5):
         super().__init__()
         if length < pool:
             raise ValueError(f"sequences of {length} nt are shorter than the pooling window ({pool})")
-        self.length = length
-        self.first = nn.Sequential(*conv_bn(4, filters, width), nn.ReLU(), nn.Dropout(conv_dropout))
+        self.length, self.channels = length, channels
+        self.first = nn.Sequential(*conv_bn(channels, filters, width), nn.ReLU(), nn.Dropout(conv_dropout))
         self.block = DilatedResidualBlock(filters, block_width, dilations, conv_dropout)
         self.pool = nn.Sequential(nn.AvgPool1d(pool), nn.Dropout(pool_dropout))
         self.flattened = filters * (length // pool)
@@ -80,8 +83,8 @@ class ResidualBind(nn.Module):
         return self.first[0].kernel_size[0] + self.block.receptive_field_growth()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != 4 or x.shape[2] != self.length:
-            raise ValueError(f"ResidualBind was built for one-hot sequences of shape (N, 4, {self.length}), "
+        if x.ndim != 3 or x.shape[1] != self.channels or x.shape[2] != self.length:
+            raise ValueError(f"ResidualBind was built for inputs of shape (N, {self.channels}, {self.length}), "
                              f"got {tuple(x.shape)}")
         features = self.pool(self.block(self.first(x.float())))
         return self.output(self.dense(features.flatten(1)))
