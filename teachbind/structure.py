@@ -4,6 +4,7 @@ An RBP often reads its motif only where the RNA is single-stranded. ``RNAplfold 
 probability that it is unpaired, averaged over the Boltzmann ensemble of structures. ResidualBind's "with structure"
 variant and iDeep feed such profiles to the network beside the one-hot sequence.
 
+- :func:`fold`: the minimum free energy structure of one sequence, in dot-bracket notation;
 - :func:`unpaired_probabilities`: the profiles, computed in parallel across processes and cached on disk by
   content hash, so each set of sequences is folded once;
 - :func:`paired_unpaired`: channels ``(N, 2, L)`` (paired, unpaired) aligned with
@@ -39,6 +40,15 @@ def _fold_chunk(args: tuple[list[str], int | None]) -> list[np.ndarray]:
         up = RNA.pfl_fold_up(s, 1, w, w)
         out.append(np.array([up[i][1] for i in range(1, len(s) + 1)], dtype=np.float32))
     return out
+
+
+def fold(sequence: str) -> tuple[str, float]:
+    """The minimum free energy secondary structure of one RNA ``sequence`` (ViennaRNA ``RNAfold``): its
+    dot-bracket string (``(`` and ``)`` paired with each other, ``.`` unpaired) and its free energy in kcal/mol."""
+    import RNA
+
+    structure, energy = RNA.fold(sequence.upper().replace("T", "U"))
+    return structure, float(energy)
 
 
 def _cache_file(seqs: Sequence[str], window: int | None) -> os.PathLike:

@@ -64,3 +64,9 @@ def test_folding_model_folds_what_it_is_given_even_with_gaps():
     gapped[0, :, 12] = 0
     (folded,) = structure.unpaired_probabilities([HAIRPIN[:10] + HAIRPIN[11:]])
     assert torch.isclose(structure.FoldingModel(UnpairedSum())(gapped)[0, 0], torch.tensor(float(folded.sum())))
+
+
+def test_fold_gives_the_hairpin_in_dot_bracket():
+    structure_, energy = structure.fold(HAIRPIN)
+    assert structure_ == "((((((.........))))))" and energy < -5
+    assert structure.fold("AAAAAAAAAA") == ("..........", 0.0)

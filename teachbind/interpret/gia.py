@@ -93,8 +93,8 @@ def embedding(*placements: tuple[str, int], alphabet: str = "RNA") -> Interventi
 
 
 def copies_at(pattern: str, position: int, copies: int, spacing: int) -> list[tuple[str, int]]:
-    """Placements for :func:`embedding`: ``copies`` copies of ``pattern``, the first at
-    ``position``, each next one ``spacing`` nt after the end of the previous one."""
+    """Placements for :func:`embedding`: ``copies`` copies of ``pattern``, the first at ``position``, each next one
+    ``spacing`` nt after the end of the previous one."""
     return [(pattern, position + i * (len(pattern) + spacing)) for i in range(copies)]
 
 
@@ -130,8 +130,8 @@ def summarize(effects: torch.Tensor, confidence: float = 0.95) -> pd.Series:
 def experiment(model: torch.nn.Module, background: torch.Tensor, interventions: dict[str, Intervention], *,
                batch_size: int = 1024, device: str | torch.device = "auto", confidence: float = 0.95
                ) -> pd.DataFrame:
-    """One row per named intervention, in order: the :func:`summarize` of its effects on ``background``
-    ``(N, 4, L)`` (columns ``mean``, ``low``, ``high``, ``n``). The background is predicted once."""
+    """One row per named intervention, in order: the :func:`summarize` of a single-output model's effects on
+    ``background`` ``(N, 4, L)`` (columns ``mean``, ``low``, ``high``, ``n``). The background is predicted once."""
     before = predict(model, background, batch_size=batch_size, device=device, amp=False).reshape(len(background))
     rows = {}
     for name, intervention in interventions.items():
