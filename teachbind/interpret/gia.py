@@ -30,7 +30,7 @@ import torch
 from scipy import stats
 
 from teachbind import seq
-from teachbind.train import pick_device, predict
+from teachbind.train import pick_device, predict, retain_freed_memory
 
 Intervention = Callable[[torch.Tensor], torch.Tensor]
 
@@ -149,6 +149,8 @@ def kmer_scan(model: torch.nn.Module, background: torch.Tensor, k: int, position
     if position < 0 or position + k > background.shape[-1]:
         raise ValueError(f"a {k}-mer at position {position} does not fit in {background.shape[-1]} positions")
     device = pick_device(device)
+    if device.type == "cpu":
+        retain_freed_memory()
     model = model.to(device).eval()
     names = seq.kmers(k, alphabet=alphabet)
     patterns = seq.one_hot(names, alphabet=alphabet).to(device)
