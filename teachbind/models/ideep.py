@@ -1,0 +1,356 @@
+"""iDeep (Pan & Shen 2017), introduced in Chapter 4 (``nbs/04_ideep.ipynb``): one sub-network per data modality,
+fused by concatenation.
+
+The sequence goes through a convolutional network (DeepBind's idea, Chapter 2); every other modality through a
+dense network of two hidden layers, which the paper calls a deep belief network because its layers can be
+pretrained as a stack of RBMs (:mod:`teachbind.models.rbm`). The released code (Keras 1) builds the dense layers as
+``Dense → PReLU → BatchNorm → Dropout(0.5)`` and never pretrains them; :func:`pretrain` does what the paper
+describes, and ``activation="sigmoid"`` gives the dense layers the RBM's own hidden units.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from teachbind.data.clip import MODALITIES, Modalities
+from teachbind.models.rbm import pretrain_dbn
+from teachbind.train import fit, pick_device, seed_everything
+
+HIDDEN_UNITS = {"region": 256, "cobinding": 768, "structure": 128, "motif": 128}
+"""Hidden units of each dense sub-network (iDeep's released code)."""
+REAL_VALUED = ("structure", "motif")
+"""Modalities with real values: standardized, and pretrained with a Gaussian-visible RBM."""
+ACTIVATIONS = ("prelu", "sigmoid")
+
+
+class SequenceCNN(nn.Module):
+    """iDeep's sequence network: ``(N, 4, L)`` one-hot → ``(N, n_filters)`` features.
+
+    The sequence is padded with ``padding`` positions of "any base" (0.25 each) on both sides (3 in the released
+    code, so 101 nt become 107), scanned by ``n_filters`` filters of width ``filter_width`` (102 and 7 in the
+    released code; the paper's text says 10), rectified, max-pooled in windows of ``pool``, dropped out with
+    ``dropout``, and mapped by a dense ReLU layer of ``n_filters`` units followed by dropout ``dense_dropout``.
+    """
+
+    def __init__(self, length: int = 101, *, n_filters: int = 102, filter_width: int = 7, padding: int = 3,
+                 pool: int = 3, dropout: float = 0.5, dense_dropout: float = 0.25):
+        super().__init__()
+        self.padding, self.filter_width = padding, filter_width
+        self.conv = nn.Conv1d(4, n_filters, filter_width)
+        self.pool_size = pool
+        pooled = (length + 2 * padding - filter_width + 1) // pool
+        self.dense = nn.Sequential(nn.Dropout(dropout), nn.Flatten(), nn.Linear(n_filters * pooled, n_filters),
+                                   nn.ReLU(), nn.Dropout(dense_dropout))
+        self.out_features = n_filters
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 4, L)`` → ``(N, 4, L + 2 * padding)`` with 0.25 in every channel of the added positions."""
+        return F.pad(x, (self.padding, self.padding), value=0.25)
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        """The rectified filter scans ``(N, n_filters, L + 2 * padding - filter_width + 1)``, position ``p``
+        covering padded positions ``p .. p + filter_width - 1``: what motif mining reads."""
+        return F.relu(self.conv(self.pad(x)))
+
+    def pool(self, a: torch.Tensor) -> torch.Tensor:
+        """Max over non-overlapping windows of ``pool`` positions, a trailing partial window dropped
+        (``nn.MaxPool1d(pool)``, computed as a reshape, which is several times faster on the CPU)."""
+        n, channels, length = a.shape
+        windows = length // self.pool_size
+        return a[..., :windows * self.pool_size].reshape(n, channels, windows, self.pool_size).amax(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dense(self.pool(self.activations(x)))
+
+
+class DenseNet(nn.Module):
+    """A dense sub-network for one non-sequence modality: ``(N, ...)`` → ``(N, hidden)``.
+
+    The input is flattened and, for real-valued modalities (``standardize=True``), centred and scaled with
+    the training set's per-feature mean and standard deviation (:meth:`set_scaling`). Then ``layers`` blocks of
+    ``Linear(hidden) → activation → BatchNorm → Dropout(dropout)``; ``activation`` is ``"prelu"`` (the released
+    code) or ``"sigmoid"`` (the hidden units of the RBMs that pretrain it).
+    """
+
+    def __init__(self, in_features: int, hidden: int, *, layers: int = 2, dropout: float = 0.5,
+                 activation: str = "prelu", standardize: bool = False):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.standardize = standardize
+        self.register_buffer("mean", torch.zeros(in_features))
+        self.register_buffer("scale", torch.ones(in_features))
+        self.linears = nn.ModuleList(nn.Linear(in_features if i == 0 else hidden, hidden) for i in range(layers))
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.PReLU() if activation == "prelu" else nn.Sigmoid(), nn.BatchNorm1d(hidden),
+                          nn.Dropout(dropout))
+            for _ in range(layers))
+        self.out_features = hidden
+
+    def set_scaling(self, x: torch.Tensor) -> None:
+        """Standardize with the mean and standard deviation of the training inputs ``x`` ``(N, ...)``."""
+        flat = x.flatten(1).float()
+        self.mean.copy_(flat.mean(dim=0))
+        self.scale.copy_(flat.std(dim=0).clamp(min=1e-3))
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """The flattened, possibly standardized input ``(N, in_features)`` that the first layer (and its RBM) sees."""
+        flat = x.flatten(1).float()
+        return (flat - self.mean) / self.scale if self.standardize else flat
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.prepare(x)
+        for linear, block in zip(self.linears, self.blocks):
+            h = block(linear(h))
+        return h
+
+
+def keras_init(module: nn.Module) -> None:
+    """Initialise a convolution or dense layer as Keras (the released code's library) does: Glorot-uniform
+    weights, zero biases. PyTorch's default draws smaller dense weights, and the sequence network then learns
+    more slowly."""
+    if isinstance(module, (nn.Linear, nn.Conv1d)):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def input_features(name: str, length: int = 101) -> int:
+    """Flattened size of a modality's input: region 5 x 101, co-binding 30 x 101, structure 101, motif 102."""
+    sizes = {"region": 5 * length, "cobinding": 30 * length, "structure": length, "motif": 102}
+    try:
+        return sizes[name]
+    except KeyError:
+        raise KeyError(f"unknown modality {name!r}; iDeep's dense ones are {', '.join(sizes)}") from None
+
+
+class IDeep(nn.Module):
+    """iDeep: :class:`~teachbind.data.clip.Modalities` → ``(N,)`` logits of binding.
+
+    ``modalities`` picks which inputs the model reads (all five by default; one alone gives the paper's
+    single-modality networks). Each gets its sub-network (:class:`SequenceCNN` for ``"sequence"``,
+    :class:`DenseNet` with :data:`HIDDEN_UNITS` for the others); their outputs are concatenated, dropped out with
+    ``fusion_dropout`` (0.5) and mapped to one logit. The released code ends in a 2-way softmax; one logit with
+    a sigmoid is the same model (the softmax depends only on the difference of its two logits).
+    """
+
+    def __init__(self, modalities: tuple[str, ...] = MODALITIES, *,
+                 length: int = 101, hidden_units: dict[str, int] | None = None, activation: str = "prelu",
+                 fusion_dropout: float = 0.5, **sequence_options):
+        super().__init__()
+        if not modalities:
+            raise ValueError("iDeep needs at least one modality")
+        units = {**HIDDEN_UNITS, **(hidden_units or {})}
+        self.modalities = tuple(modalities)
+        self.subnets = nn.ModuleDict()
+        for name in self.modalities:
+            if name == "sequence":
+                self.subnets[name] = SequenceCNN(length, **sequence_options)
+            else:
+                self.subnets[name] = DenseNet(input_features(name, length), units[name], activation=activation,
+                                              standardize=name in REAL_VALUED)
+        fused = sum(net.out_features for net in self.subnets.values())
+        self.fusion = nn.Sequential(nn.Dropout(fusion_dropout), nn.Linear(fused, 1))
+        self.apply(keras_init)
+
+    def features(self, x: Modalities) -> torch.Tensor:
+        """The fused representation ``(N, sum of sub-network outputs)``, sub-networks in ``modalities`` order."""
+        return torch.cat([net(x[name]) for name, net in self.subnets.items()], dim=1)
+
+    def forward(self, x: Modalities) -> torch.Tensor:
+        return self.fusion(self.features(x)).squeeze(1)
+
+    def set_scaling(self, x: Modalities) -> None:
+        """Standardize the real-valued modalities with the training inputs ``x``."""
+        for name, net in self.subnets.items():
+            if isinstance(net, DenseNet) and net.standardize:
+                net.set_scaling(x[name])
+
+
+def pretrain(model: IDeep, x: Modalities, *, epochs: int = 5, batch_size: int = 100, seed: int = 0,
+             device: str | torch.device = "auto") -> pd.DataFrame:
+    """Pretrain every dense sub-network of ``model`` as a deep belief network on the training inputs ``x``
+    (labels are not used): a Bernoulli RBM for 0/1 modalities (region, co-binding) or a Gaussian one for the
+    standardized real-valued ones (structure, motif), then a Bernoulli RBM on its hidden units
+    (:func:`teachbind.models.rbm.pretrain_dbn`). Returns the RBMs' histories with ``modality``, ``layer``,
+    ``epoch`` and ``reconstruction_error``."""
+    device = pick_device(device)
+    model.set_scaling(x)
+    histories = []
+    for name, net in model.subnets.items():
+        if not isinstance(net, DenseNet):
+            continue
+        with torch.no_grad():
+            v = net.prepare(x[name].to(net.mean.device)).cpu()
+        visible = "gaussian" if net.standardize else "bernoulli"
+        history = pretrain_dbn(list(net.linears), v, visible_type=visible, epochs=epochs, batch_size=batch_size,
+                               seed=seed, device=device)
+        histories.append(history.assign(modality=name))
+    if not histories:
+        return pd.DataFrame(columns=["modality", "layer", "epoch", "reconstruction_error"])
+    return pd.concat(histories, ignore_index=True)[["modality", "layer", "epoch", "reconstruction_error"]]
+
+
+def rmsprop(model: nn.Module, *, learning_rate: float = 0.001) -> torch.optim.RMSprop:
+    """Keras's RMSprop as iDeep used it: learning rate 0.001, ``rho`` 0.9, epsilon 1e-7."""
+    return torch.optim.RMSprop(model.parameters(), lr=learning_rate, alpha=0.9, eps=1e-7)
+
+
+def fit_ideep(model: IDeep, train: tuple[Modalities, torch.Tensor], valid: tuple[Modalities, torch.Tensor], *,
+              max_epochs: int = 20, patience: int = 5, batch_size: int = 100, learning_rate: float = 0.001,
+              seed: int = 0, device: str | torch.device = "auto", progress: bool = False) -> pd.DataFrame:
+    """Train ``model`` as the paper did: binary cross-entropy, RMSprop, batches of 100, at most 20 epochs,
+    stopping when the validation loss has not improved for ``patience`` epochs and keeping the best epoch's
+    weights. The real-valued modalities are standardized with the training inputs first. Returns
+    :func:`teachbind.train.fit`'s history."""
+    seed_everything(seed)
+    x, y = train
+    model.set_scaling(x)
+    return fit(model, (x, y.float()), (valid[0], valid[1].float()), loss_fn=F.binary_cross_entropy_with_logits,
+               optimizer=rmsprop(model, learning_rate=learning_rate), max_epochs=max_epochs, batch_size=batch_size,
+               patience=patience, device=device, amp=False, seed=seed, progress=progress)
+
+
+VARIANTS = {
+    "iDeep": (MODALITIES, True),
+    "iDeep, no pretraining": (MODALITIES, False),
+    **{name: ((name,), name != "sequence") for name in MODALITIES},
+}
+"""The benchmark's models: name → (modalities, whether the dense sub-networks are DBN-pretrained). The single
+modality networks are pretrained as the paper's DBNs are (the sequence CNN has nothing to pretrain)."""
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` measured on one experiment's test set. ``labels`` ``(1000,)``; for each
+    variant its test ``scores`` ``(1000,)`` (logits), ``auroc``, ``epochs`` trained and ``seconds`` (training,
+    pretraining included); ``pretraining_seconds``; ``filters``: the iDeep sequence filters as letter
+    probabilities ``(102, 4, width)`` with their ``filter_sites`` (aligned windows; 0 for a filter that never
+    fires)."""
+
+    experiment: str
+    labels: np.ndarray
+    scores: dict[str, np.ndarray]
+    auroc: dict[str, float]
+    epochs: dict[str, int]
+    seconds: dict[str, float]
+    pretraining_seconds: float
+    filters: np.ndarray
+    filter_sites: np.ndarray
+
+
+def validation_split(labels: np.ndarray, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, valid)`` holding out ``fraction`` of each class (iDeep's 4,000 / 1,000 of 5,000)."""
+    rng = np.random.default_rng(seed)
+    valid = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:round(fraction * np.sum(labels == c))]
+                            for c in np.unique(labels)])
+    return np.setdiff1d(np.arange(len(labels)), valid), np.sort(valid)
+
+
+def sequence_filters(model: IDeep, x: torch.Tensor, *, threshold: float = 0.5, device: str | torch.device = "cpu"
+                     ) -> list:
+    """iDeep's motif mining: each sequence filter becomes a PWM aligned from the windows of ``x`` (one-hot
+    ``(N, 4, L)``) where it fires above ``threshold`` times its highest activation (every such window, as the
+    released code's ``get_motif`` does). Returns :class:`teachbind.motifs.Motif` objects (RNA alphabet)."""
+    from teachbind.motifs import motifs_from_activations
+
+    cnn = model.subnets["sequence"].to(device).eval()
+    with torch.no_grad():
+        activations = torch.cat([cnn.activations(b.to(device)).cpu() for b in x.split(1000)])
+    return motifs_from_activations(cnn.pad(x), activations, cnn.filter_width, threshold=threshold, windows="all",
+                                   alphabet="RNA")
+
+
+def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANTS), max_epochs: int = 20,
+                   patience: int = 5, pretrain_epochs: int = 5, seed: int = 0, device: str | torch.device = "auto",
+                   threads: int | None = None, structure: str = "rnafold") -> ExperimentResult:
+    """Train and test the benchmark's ``variants`` on one iONMF experiment, as the paper did: 4,000 training and
+    1,000 validation windows (stratified) from the 5,000 training windows, :func:`fit_ideep`, AUROC on the 1,000
+    test windows. The dense sub-networks are pretrained once per experiment (:func:`pretrain`, on the 4,000
+    training windows), and every pretrained variant starts from those same RBM weights. ``structure``:
+    ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities, computed once
+    and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel processes)."""
+    from teachbind.data.clip import load_ionmf
+    from teachbind.metrics import auroc
+    from teachbind.train import predict
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise KeyError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    device = pick_device(device)
+    train_split, test_split = load_ionmf(experiment, "train"), load_ionmf(experiment, "test")
+    x, xt = (_inputs(s, structure) for s in (train_split, test_split))
+    y = torch.as_tensor(train_split.labels)
+    fit_rows, valid_rows = validation_split(train_split.labels, seed=seed)
+    seed_everything(seed)
+    start = time.perf_counter()
+    template = IDeep()
+    if any(VARIANTS[v][1] for v in variants):
+        pretrain(template, x[fit_rows], epochs=pretrain_epochs, seed=seed, device=device)
+    pretraining_seconds = time.perf_counter() - start
+    scores, aurocs, epochs, seconds = {}, {}, {}, {}
+    filters = None
+    for name in variants:
+        modalities, pretrained = VARIANTS[name]
+        seed_everything(seed)
+        model = IDeep(modalities)
+        if pretrained:
+            for modality, net in model.subnets.items():
+                if isinstance(net, DenseNet):
+                    net.load_state_dict(template.subnets[modality].state_dict())
+        start = time.perf_counter()
+        history = fit_ideep(model, (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows]),
+                            max_epochs=max_epochs, patience=patience, seed=seed, device=device)
+        seconds[name] = time.perf_counter() - start + (pretraining_seconds if pretrained else 0.0)
+        scores[name] = predict(model, xt, device=device, amp=False).numpy()
+        aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
+        if name == "iDeep":
+            filters = sequence_filters(model, x["sequence"][fit_rows][y[fit_rows] == 1], device=device)
+    return ExperimentResult(
+        experiment=experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
+        seconds=seconds, pretraining_seconds=pretraining_seconds,
+        filters=np.stack([m.probs for m in filters]) if filters else np.zeros((0, 4, 0)),
+        filter_sites=np.array([m.sites for m in filters]) if filters else np.zeros(0, int))
+
+
+def _inputs(split, structure: str):
+    if structure == "rnafold":
+        return split.modalities()
+    if structure != "rnaplfold":
+        raise ValueError(f"structure must be 'rnafold' or 'rnaplfold', got {structure!r}")
+    from teachbind.structure import unpaired_probabilities
+
+    paired = 1.0 - np.stack(unpaired_probabilities(split.sequences, window=RNAPLFOLD_WINDOW))
+    return split.modalities(structure=paired.astype(np.float32))
+
+
+RNAPLFOLD_WINDOW = 70
+"""RNAplfold's default window and base-pair span (``-W 70 -L 70``), which ``-u 1`` alone leaves in place."""
+
+
+def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
+    """:func:`run_experiment` on each experiment, in ``processes`` worker processes of one PyTorch thread each
+    (on a two-core CPU, two single-threaded trainings get through about 1.7 times as much work as one
+    two-threaded training, since batches of 100 keep the threads poorly used; ``scripts/benchmark_ideep.py``).
+    ``options`` go to :func:`run_experiment`. Results come back in the order of ``experiments``."""
+    if processes <= 1:
+        return [run_experiment(e, **options) for e in experiments]
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_experiment, e, threads=1, **options) for e in experiments]
+        return [f.result() for f in futures]
+
+
+__all__ = ["ACTIVATIONS", "DenseNet", "HIDDEN_UNITS", "IDeep", "REAL_VALUED", "SequenceCNN", "fit_ideep",
+           "input_features", "pretrain", "rmsprop", "run_benchmark", "run_experiment", "sequence_filters",
+           "validation_split", "ExperimentResult", "VARIANTS"]
