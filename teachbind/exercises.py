@@ -339,3 +339,89 @@ def check_profile_background(fn: Callable[[torch.Tensor, int, np.random.Generato
     if len(sequences) <= 4:
         raise ExerciseFailed("the samples are copies of the input sequences: draw each position independently")
     _passed("profile_background", 4)
+
+
+def _cd1_reference(weight, visible_bias, hidden_bias, v, hidden_sample):
+    from teachbind.models.rbm import RBM
+
+    rbm = RBM(weight.shape[1], weight.shape[0])
+    rbm.weight.data, rbm.visible_bias.data, rbm.hidden_bias.data = weight, visible_bias, hidden_bias
+    positive = rbm.hidden_probabilities(v)
+    reconstruction = rbm.visible_mean(hidden_sample)
+    negative = rbm.hidden_probabilities(reconstruction)
+    return ((positive.T @ v - negative.T @ reconstruction) / len(v), (v - reconstruction).mean(0),
+            (positive - negative).mean(0))
+
+
+def check_cd1_step(fn: Callable) -> None:
+    """Check ``fn(weight, visible_bias, hidden_bias, v, hidden_sample) -> (d_weight, d_visible, d_hidden)``: one
+    CD-1 estimate for a Bernoulli RBM (Chapter 4), with the hidden sample given so the answer is exact:
+    ``weight`` ``(H, V)``, ``v`` ``(N, V)``, ``hidden_sample`` ``(N, H)``; the reconstruction is the visible
+    mean ``σ(h W + b)``."""
+    generator = torch.Generator().manual_seed(0)
+    cases = []
+    for n, visible, hidden in [(1, 3, 2), (5, 6, 4), (20, 10, 7)]:
+        weight = torch.randn(hidden, visible, generator=generator)
+        v = torch.bernoulli(torch.full((n, visible), 0.4), generator=generator)
+        h = torch.bernoulli(torch.full((n, hidden), 0.5), generator=generator)
+        cases.append((weight, torch.randn(visible, generator=generator), torch.randn(hidden, generator=generator), v, h))
+    for case in cases:
+        n, visible = case[3].shape
+        hidden = case[0].shape[0]
+        got = _call(fn, f"{n} rows, {visible} visible, {hidden} hidden units", *case)
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            raise ExerciseFailed("return three gradients: (d_weight, d_visible_bias, d_hidden_bias)")
+        expected = _cd1_reference(*case)
+        for label, g, e in zip(("d_weight", "d_visible_bias", "d_hidden_bias"), got, expected):
+            if _as_array(g).shape != tuple(e.shape):
+                raise ExerciseFailed(f"{label} has shape {_as_array(g).shape}, expected {tuple(e.shape)}")
+            if not _close(g, e):
+                hint = ""
+                if label == "d_weight" and _close(_as_array(g) / n, e):
+                    hint = " (divide by the number of rows: the gradient is a mean over the batch)"
+                elif label == "d_weight" and _close(-_as_array(g), e):
+                    hint = " (the sign is reversed: data statistics minus reconstruction statistics)"
+                raise ExerciseFailed(f"{label} differs on {n} rows x {visible} visible units: got "
+                                     f"{_preview(_as_array(g))}, expected {_preview(_as_array(e))}{hint}. Use the "
+                                     f"hidden probabilities p(h|v), not the samples, in both phases.")
+    _passed("cd1_step", len(cases))
+
+
+def check_late_fusion(fn: Callable) -> None:
+    """Check ``fn(subnets) -> nn.Module``: given ``{modality: sub-network}`` (each with ``out_features``), a model
+    that reads :class:`teachbind.data.clip.Modalities`, runs every sub-network on its own modality, concatenates
+    their outputs and maps them to one logit per window, ``(N,)`` (Chapter 4)."""
+    from teachbind.data.clip import Modalities
+    from teachbind.models.ideep import DenseNet, SequenceCNN
+
+    torch.manual_seed(0)
+    subnets = {"sequence": SequenceCNN(), "structure": DenseNet(101, 16)}
+    model = _call(fn, "{'sequence': SequenceCNN(), 'structure': DenseNet(101, 16)}", subnets)
+    if not isinstance(model, torch.nn.Module):
+        raise ExerciseFailed(f"return an nn.Module, got {type(model).__name__}")
+    model.eval()
+    x = Modalities(sequence=seq.one_hot(["ACGT" * 25 + "A"] * 3), structure=torch.rand(3, 101),
+                   region=torch.rand(3, 5, 101))
+    out = _call(lambda m, x: m(x), "three windows", model, x)
+    if tuple(out.shape) != (3,):
+        raise ExerciseFailed(f"the model returns shape {tuple(out.shape)} for 3 windows, expected (3,): one logit "
+                             f"each (squeeze the last dimension)")
+    names = {id(p) for net in subnets.values() for p in net.parameters()}
+    if not names <= {id(p) for p in model.parameters()}:
+        raise ExerciseFailed("the sub-networks' parameters are not the model's: register them (nn.ModuleDict), "
+                             "or the optimizer will never train them")
+    for name, change in (("structure", {"structure": torch.rand(3, 101)}),
+                         ("sequence", {"sequence": seq.one_hot(["UGCA" * 25 + "U"] * 3, alphabet="RNA")})):
+        changed = Modalities(**{**x.tensors, **change})
+        if torch.allclose(model(changed), out):
+            raise ExerciseFailed(f"changing the {name} input leaves the output unchanged: feed every sub-network "
+                                 f"its own modality")
+    ignored = Modalities(**{**x.tensors, "region": torch.rand(3, 5, 101)})
+    if not torch.allclose(model(ignored), out):
+        raise ExerciseFailed("the output depends on 'region', which has no sub-network: read only the modalities "
+                             "in `subnets`")
+    total = sum(net.out_features for net in subnets.values())
+    linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
+    if not linear or linear[-1].in_features != total:
+        raise ExerciseFailed(f"the last layer should map the {total} concatenated features to 1 logit")
+    _passed("late_fusion", 4)

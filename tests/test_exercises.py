@@ -156,3 +156,42 @@ def test_profile_background_check_accepts_the_answer_and_explains_mistakes():
         exercises.check_profile_background(pooled)
     with pytest.raises(exercises.ExerciseFailed, match="copies of the input"):
         exercises.check_profile_background(lambda x, n, rng: x[rng.integers(0, len(x), n)])
+
+
+def test_cd1_check_accepts_the_answer_and_explains_mistakes():
+    def answer(weight, b, c, v, h, use_samples=False, per_row=False):
+        p0 = torch.sigmoid(v @ weight.T + c)
+        v1 = torch.sigmoid(h @ weight + b)
+        p1 = torch.sigmoid(v1 @ weight.T + c)
+        if use_samples:
+            p0 = h
+        d_weight = (p0.T @ v - p1.T @ v1) / (1 if per_row else len(v))
+        return d_weight, (v - v1).mean(0), (p0 - p1).mean(0)
+
+    exercises.check_cd1_step(answer)
+    with pytest.raises(exercises.ExerciseFailed, match="divide by the number of rows"):
+        exercises.check_cd1_step(lambda *a: answer(*a, per_row=True))
+    with pytest.raises(exercises.ExerciseFailed, match="probabilities p\\(h\\|v\\)"):
+        exercises.check_cd1_step(lambda *a: answer(*a, use_samples=True))
+
+
+def test_late_fusion_check_accepts_the_answer_and_explains_mistakes():
+    class Fusion(torch.nn.Module):
+        def __init__(self, subnets, register=True):
+            super().__init__()
+            self.subnets = torch.nn.ModuleDict(subnets) if register else dict(subnets)
+            self.out = torch.nn.Linear(sum(n.out_features for n in subnets.values()), 1)
+
+        def forward(self, x):
+            return self.out(torch.cat([net(x[name]) for name, net in self.subnets.items()], 1)).squeeze(1)
+
+    exercises.check_late_fusion(Fusion)
+    with pytest.raises(exercises.ExerciseFailed, match="register them"):
+        exercises.check_late_fusion(lambda subnets: Fusion(subnets, register=False))
+
+    class Unsqueezed(Fusion):
+        def forward(self, x):
+            return super().forward(x).unsqueeze(1)
+
+    with pytest.raises(exercises.ExerciseFailed, match="expected \\(3,\\)"):
+        exercises.check_late_fusion(Unsqueezed)
