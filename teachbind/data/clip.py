@@ -68,6 +68,16 @@ def protein_of(experiment: str) -> str:
     raise KeyError(f"no protein is known for experiment {experiment!r}")
 
 
+CISBP_RNA_NAMES = {"ELAVL1": ("HuR",), "HNRNPLL": ("HNRPLL",), "IGF2BP1-3": ("IGF2BP2", "IGF2BP3")}
+"""Names that ``motifs/Ray2013_rbp_RNA.meme`` gives a protein when they differ from its gene symbol."""
+
+
+def cisbp_rna_names(experiment: str) -> tuple[str, ...]:
+    """The motif names under which the CISBP-RNA database (Ray et al. 2013) may hold the experiment's protein."""
+    protein = protein_of(experiment)
+    return CISBP_RNA_NAMES.get(protein, (protein,))
+
+
 def short_name(experiment: str) -> str:
     """A label for tables and plots: number, protein and method, e.g. ``"23 PUM2 PAR"``."""
     number, key = experiment.split("_", 1)
@@ -249,7 +259,7 @@ def load_ionmf(experiment: str, split: str = "train") -> ClipSplit:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     path = lambda name: _path(experiment, split, name)  # noqa: E731
     seqs, windows = _read_fasta(path("sequences.fa.gz"))
-    labels = windows["label"].to_numpy()
+    labels = windows["label"].to_numpy().copy()
 
     _, response = _read_table(path("matrix_Response.tab.gz"), np.int64)
     _check_rows(path("matrix_Response.tab.gz"), "label", labels, response[:, 0])

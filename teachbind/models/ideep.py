@@ -28,6 +28,8 @@ HIDDEN_UNITS = {"region": 256, "cobinding": 768, "structure": 128, "motif": 128}
 REAL_VALUED = ("structure", "motif")
 """Modalities with real values: standardized, and pretrained with a Gaussian-visible RBM."""
 ACTIVATIONS = ("prelu", "sigmoid")
+RNAPLFOLD_WINDOW = 70
+"""RNAplfold's default window and base-pair span (``-W 70 -L 70``), which ``-u 1`` alone leaves in place."""
 
 
 class SequenceCNN(nn.Module):
@@ -202,20 +204,20 @@ def rmsprop(model: nn.Module, *, learning_rate: float = 0.001) -> torch.optim.RM
     return torch.optim.RMSprop(model.parameters(), lr=learning_rate, alpha=0.9, eps=1e-7)
 
 
-def fit_ideep(model: IDeep, train: tuple[Modalities, torch.Tensor], valid: tuple[Modalities, torch.Tensor], *,
+def fit_ideep(model: nn.Module, train: tuple[Modalities, torch.Tensor], valid: tuple[Modalities, torch.Tensor], *,
               max_epochs: int = 20, patience: int = 5, batch_size: int = 100, learning_rate: float = 0.001,
               seed: int = 0, device: str | torch.device = "auto", progress: bool = False) -> pd.DataFrame:
-    """Train ``model`` as the paper did: binary cross-entropy, RMSprop, batches of 100, at most 20 epochs,
-    stopping when the validation loss has not improved for ``patience`` epochs and keeping the best epoch's
-    weights. The real-valued modalities are standardized with the training inputs first. Returns
-    :func:`teachbind.train.fit`'s history."""
+    """Train a model of :class:`Modalities` as the paper trained iDeep: binary cross-entropy, RMSprop, batches of
+    100, at most 20 epochs, stopping when the validation loss has not improved for ``patience`` epochs and keeping
+    the best epoch's weights. An :class:`IDeep` first standardizes its real-valued modalities with the training
+    inputs. Returns :func:`teachbind.train.fit`'s history."""
     seed_everything(seed)
     x, y = train
-    model.set_scaling(x)
+    if isinstance(model, IDeep):
+        model.set_scaling(x)
     return fit(model, (x, y.float()), (valid[0], valid[1].float()), loss_fn=F.binary_cross_entropy_with_logits,
                optimizer=rmsprop(model, learning_rate=learning_rate), max_epochs=max_epochs, batch_size=batch_size,
                patience=patience, device=device, amp=False, seed=seed, progress=progress)
-
 
 VARIANTS = {
     "iDeep": (MODALITIES, True),
@@ -331,9 +333,6 @@ def _inputs(split, structure: str):
     paired = 1.0 - np.stack(unpaired_probabilities(split.sequences, window=RNAPLFOLD_WINDOW))
     return split.modalities(structure=paired.astype(np.float32))
 
-
-RNAPLFOLD_WINDOW = 70
-"""RNAplfold's default window and base-pair span (``-W 70 -L 70``), which ``-u 1`` alone leaves in place."""
 
 
 def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
