@@ -98,6 +98,21 @@ def test_chapter_3_records_basset_on_the_compendium_and_beside_the_kmer_baseline
 
 
 @pytest.mark.notebook
+def test_chapter_4_records_ideep_and_each_modality_on_the_quick_experiments():
+    run_quick("04_ideep.ipynb")
+    recorded = json.loads((OUT / "results" / "04_ideep.json").read_text())
+    assert set(recorded["ideep_auc"]) == {"23_PARCLIP_PUM2_hg19", "24_PARCLIP_QKI_hg19", "11_CLIPSEQ_ELAVL1_hg19"}
+    assert recorded["ideep_auc"]["23_PARCLIP_PUM2_hg19"] > 0.9, "3 epochs on PUM2 already reach the paper's range"
+    assert set(recorded["modality_auc"]) == {"sequence", "region", "cobinding", "structure", "motif"}
+    assert all(0.5 < v < 1 for v in recorded["modality_auc"].values())
+    assert 0.5 < recorded["ideep_auc_mean_no_pretraining"] < 1 and 0 <= recorded["motifs_recovered"] <= 2
+    synthetic = recorded["synthetic_auc"]
+    assert synthetic["iDeep"] > max(synthetic[m] for m in recorded["modality_auc"]), "fusion adds the causes up"
+    assert synthetic["iDeep"] < synthetic["the true log-odds (ceiling)"]
+    assert 0 < recorded["structure_correlation"] < 0.6, "RNAplfold and the provided RNAfold matrix differ"
+
+
+@pytest.mark.notebook
 def test_chapter_5_records_residualbind_beside_deepbind_and_gia_against_the_planted_rule():
     run_quick("05_residualbind.ipynb")
     recorded = json.loads((OUT / "results" / "05_residualbind.json").read_text())

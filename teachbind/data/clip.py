@@ -16,8 +16,8 @@ motif      ``motif_fea.gz``         ``(102,)`` >= 0: Cluster-Buster scores of th
 ========== ======================== =====================================================================
 
 plus the label (``matrix_Response``, repeated in the FASTA headers) and the cross-link position
-(``positions.bedGraph.gz``). :func:`load_ionmf` reads them all and checks that every file describes the same windows
-in the same order.
+(``positions.bedGraph.gz``, whose value is the label signed by the strand: ``-1`` and ``-0`` on the minus strand).
+:func:`load_ionmf` reads them all and checks that every file describes the same windows in the same order.
 """
 
 from __future__ import annotations
@@ -139,7 +139,9 @@ class ClipSplit:
       (the benchmark's order, whatever order the file's header had). iONMF withholds the experiments on the same
       protein (an AGO experiment sees no other AGO experiment): their channels, listed in ``cobinding_withheld``,
       are all zero.
-    - ``structure``: ``(N, 101)`` iONMF's RNAfold paired score; ``motif``: ``(N, 102)``, in ``motif_names`` order.
+    - ``structure``: ``(N, 101)`` iONMF's RNAfold paired score, all zero for most windows outside processed
+      transcripts (93% of PUM2's intronic training windows), so its presence reveals the region type;
+      ``motif``: ``(N, 102)``, in ``motif_names`` order.
     - ``windows``: chromosome, strand, start, end (0-based, end exclusive as in the FASTA header + 1) and the
       cross-link position.
     """

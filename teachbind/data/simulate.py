@@ -198,7 +198,7 @@ def simulate_multimodal(n: int, *, motif: str = "TGCATG", region_type: int = 3, 
                         ) -> MultimodalSet:
     """``n`` windows of 101 nt whose binding has one cause in each of four modalities.
 
-    - sequence: half the windows carry ``motif`` (default UGCAUG, in DNA letters) within 15 nt of the centre, as
+    - sequence: half the windows carry ``motif`` (default UGCAUG, in DNA letters) within 5 nt of the centre, as
       CLIP windows are centred on the cross-link;
     - region: ``region_type`` (default 3, the 3'UTR of ``REGION_TYPES``) covers 40% of the windows, each other
       type 15%;
@@ -215,7 +215,7 @@ def simulate_multimodal(n: int, *, motif: str = "TGCATG", region_type: int = 3, 
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, 4, size=(n, length)).astype(np.uint8)
     has_motif = rng.random(n) < 0.5
-    starts = np.where(has_motif, centre - width // 2 + rng.integers(-15, 16, n), -1)
+    starts = np.where(has_motif, centre - width // 2 + rng.integers(-5, 6, n), -1)
     motif_codes = np.array(["ACGT".index(c) for c in motif.upper()], dtype=np.uint8)
     for i in np.flatnonzero(has_motif):
         codes[i, starts[i]:starts[i] + width] = motif_codes

@@ -11,7 +11,9 @@ describes, and ``activation="sigmoid"`` gives the dense layers the RBM's own hid
 from __future__ import annotations
 
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 import numpy as np
 import pandas as pd
@@ -19,9 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from teachbind.data.clip import MODALITIES, Modalities
+from teachbind.data.clip import MODALITIES, Modalities, load_ionmf
+from teachbind.metrics import auroc
 from teachbind.models.rbm import pretrain_dbn
-from teachbind.train import fit, pick_device, seed_everything
+from teachbind.motifs import Motif, motifs_from_activations
+from teachbind.structure import unpaired_probabilities
+from teachbind.train import fit, pick_device, predict, seed_everything
 
 HIDDEN_UNITS = {"region": 256, "cobinding": 768, "structure": 128, "motif": 128}
 """Hidden units of each dense sub-network (iDeep's released code)."""
@@ -256,12 +261,10 @@ def validation_split(labels: np.ndarray, fraction: float = 0.2, seed: int = 0) -
 
 
 def sequence_filters(model: IDeep, x: torch.Tensor, *, threshold: float = 0.5, device: str | torch.device = "cpu"
-                     ) -> list:
+                     ) -> list[Motif]:
     """iDeep's motif mining: each sequence filter becomes a PWM aligned from the windows of ``x`` (one-hot
     ``(N, 4, L)``) where it fires above ``threshold`` times its highest activation (every such window, as the
     released code's ``get_motif`` does). Returns :class:`teachbind.motifs.Motif` objects (RNA alphabet)."""
-    from teachbind.motifs import motifs_from_activations
-
     cnn = model.subnets["sequence"].to(device).eval()
     with torch.no_grad():
         activations = torch.cat([cnn.activations(b.to(device)).cpu() for b in x.split(1000)])
@@ -278,10 +281,6 @@ def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANT
     training windows), and every pretrained variant starts from those same RBM weights. ``structure``:
     ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities, computed once
     and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel processes)."""
-    from teachbind.data.clip import load_ionmf
-    from teachbind.metrics import auroc
-    from teachbind.train import predict
-
     if threads is not None:
         torch.set_num_threads(threads)
     unknown = [v for v in variants if v not in VARIANTS]
@@ -328,11 +327,8 @@ def _inputs(split, structure: str):
         return split.modalities()
     if structure != "rnaplfold":
         raise ValueError(f"structure must be 'rnafold' or 'rnaplfold', got {structure!r}")
-    from teachbind.structure import unpaired_probabilities
-
     paired = 1.0 - np.stack(unpaired_probabilities(split.sequences, window=RNAPLFOLD_WINDOW))
     return split.modalities(structure=paired.astype(np.float32))
-
 
 
 def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
@@ -342,9 +338,6 @@ def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> l
     ``options`` go to :func:`run_experiment`. Results come back in the order of ``experiments``."""
     if processes <= 1:
         return [run_experiment(e, **options) for e in experiments]
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_experiment, e, threads=1, **options) for e in experiments]
         return [f.result() for f in futures]
