@@ -333,8 +333,8 @@ def _inputs(split, structure: str):
 
 def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
     """:func:`run_experiment` on each experiment, in ``processes`` worker processes of one PyTorch thread each
-    (on a two-core CPU, two single-threaded trainings get through about 1.7 times as much work as one
-    two-threaded training, since batches of 100 keep the threads poorly used; ``scripts/benchmark_ideep.py``).
+    (batches of 100 keep a second thread poorly used: on two cores, four experiments trained 1.2 times as fast
+    this way as one after the other with two threads, ``scripts/benchmark_ideep.py``).
     ``options`` go to :func:`run_experiment`. Results come back in the order of ``experiments``."""
     if processes <= 1:
         return [run_experiment(e, **options) for e in experiments]
