@@ -29,7 +29,7 @@ COLAB_CELL = f"""# On Colab, this installs teachbind (Colab has PyTorch already)
 import sys
 if "google.colab" in sys.modules:
     %pip install --quiet --no-deps "teachbind @ git+{REPOSITORY}@main"
-    %pip install --quiet logomaker memelite pyjaspar pooch optuna"""
+    %pip install --quiet logomaker memelite pyjaspar pooch optuna viennarna"""
 VERSIONS_OF = ("python", "teachbind", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "memelite",
                "pyjaspar", "optuna", "papermill", "jupyter-book")
 

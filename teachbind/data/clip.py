@@ -25,12 +25,14 @@ from __future__ import annotations
 import gzip
 import re
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
 from teachbind.data.registry import fetch, registered
+from teachbind.seq import one_hot
 
 FOLDER = "ionmf_clip_ideep5000"
 SPLITS = {"train": "training_sample_0", "test": "test_sample_0"}
@@ -163,26 +165,29 @@ class ClipSplit:
         return len(self.sequences)
 
     def modalities(self, *names: str, structure: np.ndarray | None = None) -> Modalities:
-        """The model inputs as float32 tensors: ``sequence`` one-hot ``(N, 4, 101)``, ``region`` ``(N, 5, 101)``,
-        ``cobinding`` ``(N, 30, 101)``, ``structure`` ``(N, 101)``, ``motif`` ``(N, 102)``; all five unless
-        ``names`` picks some. ``structure`` replaces the provided RNAfold scores (e.g. by
-        ``1 - structure.unpaired_probabilities(...)``)."""
-        from teachbind.seq import one_hot
-
-        names = names or MODALITIES
-        arrays = {"region": self.region, "cobinding": self.cobinding, "motif": self.motif,
-                  "structure": self.structure if structure is None else structure}
+        """The model inputs (:func:`as_modalities`), all five unless ``names`` picks some. ``structure``
+        ``(N, 101)`` replaces the provided RNAfold scores (e.g. by ``1 - structure.unpaired_probabilities(...)``)."""
         if structure is not None and np.shape(structure) != self.structure.shape:
             raise ValueError(f"structure has shape {np.shape(structure)}, expected {self.structure.shape}")
-        tensors = {}
-        for name in names:
-            if name == "sequence":
-                tensors[name] = one_hot(self.sequences)
-            elif name in arrays:
-                tensors[name] = torch.as_tensor(np.asarray(arrays[name], dtype=np.float32))
-            else:
-                raise KeyError(f"unknown modality {name!r}; iDeep's are {', '.join(MODALITIES)}")
-        return Modalities(**tensors)
+        arrays = {"region": self.region, "cobinding": self.cobinding, "motif": self.motif,
+                  "structure": self.structure if structure is None else structure}
+        return as_modalities(self.sequences, arrays, names or MODALITIES)
+
+
+def as_modalities(sequences: list[str], arrays: dict[str, np.ndarray], names: tuple[str, ...] = MODALITIES
+                  ) -> Modalities:
+    """Float32 model inputs from windows of equal length ``L``: ``sequence`` one-hot ``(N, 4, L)`` from
+    ``sequences``, every other name from ``arrays`` (``region`` ``(N, 5, L)``, ``cobinding`` ``(N, 30, L)``,
+    ``structure`` ``(N, L)``, ``motif`` ``(N, 102)``)."""
+    tensors = {}
+    for name in names:
+        if name == "sequence":
+            tensors[name] = one_hot(sequences)
+        elif name in arrays:
+            tensors[name] = torch.as_tensor(np.asarray(arrays[name], dtype=np.float32))
+        else:
+            raise KeyError(f"unknown modality {name!r}; iDeep's are {', '.join(MODALITIES)}")
+    return Modalities(**tensors)
 
 
 def _path(experiment: str, split: str, name: str) -> str:
@@ -255,11 +260,11 @@ def load_ionmf(experiment: str, split: str = "train") -> ClipSplit:
     experiments = ionmf_experiments()
     if experiment not in experiments:
         close = [e for e in experiments if experiment.lower() in e.lower()]
-        hint = f"; did you mean {', '.join(close)}?" if close else f"; see data.ionmf_experiments()"
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see data.ionmf_experiments()"
         raise KeyError(f"unknown iONMF experiment {experiment!r}{hint}")
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    path = lambda name: _path(experiment, split, name)  # noqa: E731
+    path = partial(_path, experiment, split)
     seqs, windows = _read_fasta(path("sequences.fa.gz"))
     labels = windows["label"].to_numpy().copy()
 

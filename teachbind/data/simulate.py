@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from teachbind.motifs import Motif
 from teachbind.seq import decode_codes
@@ -179,14 +178,11 @@ class MultimodalSet:
 
     def modalities(self, *names: str):
         """Model inputs as :class:`teachbind.data.clip.Modalities` (all five unless ``names`` picks some)."""
-        from teachbind.data.clip import MODALITIES, Modalities
-        from teachbind.seq import one_hot
+        from teachbind.data.clip import MODALITIES, as_modalities
 
         arrays = {"region": self.region, "cobinding": self.cobinding, "structure": self.structure,
                   "motif": self.motif}
-        return Modalities(**{name: one_hot(self.sequences) if name == "sequence"
-                             else torch.as_tensor(arrays[name], dtype=torch.float32)
-                             for name in (names or MODALITIES)})
+        return as_modalities(self.sequences, arrays, names or MODALITIES)
 
 
 SIMULATED_EFFECTS = {"motif": 3.0, "region": 2.0, "partner": 3.0, "unpaired": 2.0}
