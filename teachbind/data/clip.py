@@ -113,9 +113,6 @@ class Modalities:
             return self.tensors[rows]
         return Modalities(**{name: t[rows] for name, t in self.tensors.items()})
 
-    def __contains__(self, name: str) -> bool:
-        return name in self.tensors
-
     def to(self, device) -> Modalities:
         return Modalities(**{name: t.to(device) for name, t in self.tensors.items()})
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from teachbind.data.clip import MODALITIES, as_modalities
 from teachbind.motifs import Motif
 from teachbind.seq import decode_codes
 
@@ -178,8 +179,6 @@ class MultimodalSet:
 
     def modalities(self, *names: str):
         """Model inputs as :class:`teachbind.data.clip.Modalities` (all five unless ``names`` picks some)."""
-        from teachbind.data.clip import MODALITIES, as_modalities
-
         arrays = {"region": self.region, "cobinding": self.cobinding, "structure": self.structure,
                   "motif": self.motif}
         return as_modalities(self.sequences, arrays, names or MODALITIES)

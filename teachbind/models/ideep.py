@@ -291,11 +291,12 @@ def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANT
     x, xt = (_inputs(s, structure) for s in (train_split, test_split))
     y = torch.as_tensor(train_split.labels)
     fit_rows, valid_rows = validation_split(train_split.labels, seed=seed)
+    train, valid = (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows])
     seed_everything(seed)
     start = time.perf_counter()
     template = IDeep()
     if any(VARIANTS[v][1] for v in variants):
-        pretrain(template, x[fit_rows], epochs=pretrain_epochs, seed=seed, device=device)
+        pretrain(template, train[0], epochs=pretrain_epochs, seed=seed, device=device)
     pretraining_seconds = time.perf_counter() - start
     scores, aurocs, epochs, seconds = {}, {}, {}, {}
     filters = None
@@ -308,13 +309,12 @@ def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANT
                 if isinstance(net, DenseNet):
                     net.load_state_dict(template.subnets[modality].state_dict())
         start = time.perf_counter()
-        history = fit_ideep(model, (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows]),
-                            max_epochs=max_epochs, patience=patience, seed=seed, device=device)
+        history = fit_ideep(model, train, valid, max_epochs=max_epochs, patience=patience, seed=seed, device=device)
         seconds[name] = time.perf_counter() - start + (pretraining_seconds if pretrained else 0.0)
         scores[name] = predict(model, xt, device=device, amp=False).numpy()
         aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
         if name == "iDeep":
-            filters = sequence_filters(model, x["sequence"][fit_rows][y[fit_rows] == 1], device=device)
+            filters = sequence_filters(model, train[0]["sequence"][train[1] == 1], device=device)
     return ExperimentResult(
         experiment=experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
         seconds=seconds, pretraining_seconds=pretraining_seconds,
