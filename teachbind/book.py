@@ -68,7 +68,7 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
     parameters = {"SCALE": scale} if scale else {}
     record = {"notebook": notebook.name, "scale": scale or "default", "status": "ok", "device": device_name(),
               "versions": package_versions()}
-    environment = {"TEACHBIND_NOTEBOOK": notebook.name, "TEACHBIND_RESULTS_DIR": str((out / "results").resolve())}
+    environment = {"TEACHBIND_RESULTS_DIR": str((out / "results").resolve())}
     if os.environ.get("TEACHBIND_DATA_DIR"):
         environment["TEACHBIND_DATA_DIR"] = str(Path(os.environ["TEACHBIND_DATA_DIR"]).expanduser().resolve())
     start = time.perf_counter()

@@ -300,11 +300,11 @@ class Limits:
     threads: int | None = None
 
 
-def _environment(work: Path, chapter: str, limits: Limits) -> dict[str, str]:
+def _environment(work: Path, limits: Limits) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("JPY_", "TEACHBIND_"))}
     env.update(HOME=str(work), TMPDIR=str(work / "tmp"), MPLCONFIGDIR=_matplotlib_dir(),
                PYTHONDONTWRITEBYTECODE="1", **{name: str(limits.threads) for name in THREAD_VARIABLES},
-               TEACHBIND_NOTEBOOK=f"{chapter}.ipynb", TEACHBIND_RESULTS_DIR=str(work / "results"))
+               TEACHBIND_RESULTS_DIR=str(work / "results"))
     for key in ("TEACHBIND_DATA_DIR", "TEACHBIND_CACHE_DIR"):
         if os.environ.get(key):
             env[key] = str(Path(os.environ[key]).expanduser().resolve())
@@ -361,7 +361,7 @@ def grade_one(submission: Submission, reference: Path | None, chapters: dict[str
     nbformat.write(ready, grader / "prepared.ipynb")
     with open(grader / "output.log", "w") as output:
         child = subprocess.Popen([sys.executable, "-m", "teachbind.grading", str(grader), str(work)], cwd=work,
-                                 env=_environment(work, Path(reference).stem, limits), stdout=output,
+                                 env=_environment(work, limits), stdout=output,
                                  stderr=subprocess.STDOUT, start_new_session=True,
                                  preexec_fn=_address_space_limit(limits.memory))
         stopped = _watch(child, limits, start, outcome)

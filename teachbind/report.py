@@ -1,8 +1,9 @@
-"""Record each chapter's key results, for later chapters and for the book's reproduction page.
+"""Record each chapter's key results, for later chapters and for the book's reproduction page, and glue the numbers
+the prose quotes.
 
-``record(pwm_auc={...}, n_experiments=18)`` merges the values into ``$TEACHBIND_RESULTS_DIR/<stem>.json``
-(default ``_build/results/`` in the book's root), where ``<stem>`` is the running notebook's file name without ``.ipynb``. The file
-is a flat JSON object whose values are numbers or ``{name: number}`` maps.
+``record("01_sequences", pwm_auc={...}, n_experiments=18)`` merges the values into ``<results>/01_sequences.json``
+(see `results_dir`). The file is a flat JSON object whose values are numbers or ``{name: number}`` maps.
+``glue(mean_auc=0.912)`` makes a value of the run available to the chapter's prose as ``{glue:text}`mean_auc:.3f```.
 """
 
 from __future__ import annotations
@@ -14,41 +15,25 @@ import os
 from pathlib import Path
 
 RESULTS_ENV = "TEACHBIND_RESULTS_DIR"
-NOTEBOOK_ENV = "TEACHBIND_NOTEBOOK"
+READER_FOLDER = "teachbind-results"
+GLUE_PREFIX = "application/papermill.record/"
 
 
 def results_dir() -> Path:
-    """The folder results are written to: ``$TEACHBIND_RESULTS_DIR``, else ``_build/results`` in the book's root.
+    """The folder results are written to.
 
-    The book's root is the nearest folder, from the working directory up, that holds ``_config.yml``; a chapter
-    opened in Jupyter from ``nbs/`` writes to the same place as the book build.
+    ``$TEACHBIND_RESULTS_DIR`` when it is set (the book's runner and the grader set it); else ``_build/results`` in
+    the book's root, the nearest folder from the working directory up that holds ``_config.yml`` and ``nbs/`` (a
+    chapter opened in Jupyter from ``nbs/`` writes where the book build does); else ``teachbind-results/`` in the
+    working directory, which is the notebook's own folder in Jupyter and ``/content`` on Colab.
     """
     if os.environ.get(RESULTS_ENV):
         return Path(os.environ[RESULTS_ENV])
     here = Path.cwd().resolve()
-    root = next((folder for folder in (here, *here.parents) if (folder / "_config.yml").is_file()), here)
-    return root / "_build" / "results"
-
-
-def notebook_stem() -> str:
-    """File stem of the running notebook.
-
-    Taken from ``$TEACHBIND_NOTEBOOK`` (set by the book's runner), else from the notebook session that Jupyter
-    reports (``__session__`` in IPython, ``JPY_SESSION_NAME``).
-    """
-    candidates = [os.environ.get(NOTEBOOK_ENV), os.environ.get("JPY_SESSION_NAME")]
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-        if shell is not None:
-            candidates.insert(1, shell.user_ns.get("__session__"))
-    except ImportError:
-        pass
-    for candidate in candidates:
-        if candidate:
-            return Path(candidate).name.removesuffix(".ipynb")
-    raise RuntimeError(f"cannot tell which notebook is running: set {NOTEBOOK_ENV} to its file name")
+    for folder in (here, *here.parents):
+        if (folder / "_config.yml").is_file() and (folder / "nbs").is_dir():
+            return folder / "_build" / "results"
+    return here / READER_FOLDER
 
 
 def _check_number(key: str, value) -> float | int:
@@ -65,10 +50,13 @@ def _check(key: str, value):
     return _check_number(key, value)
 
 
-def record(**metrics) -> Path:
-    """Merge ``metrics`` (numbers or ``{name: number}`` maps) into this notebook's results file; return its path."""
+def record(chapter: str, /, **metrics) -> Path:
+    """Merge ``metrics`` (numbers or ``{name: number}`` maps) into the results file of ``chapter`` (a notebook's
+    file stem, e.g. ``"01_sequences"``); return the file's path."""
+    if not chapter or Path(chapter).name != chapter or chapter.endswith(".ipynb"):
+        raise ValueError(f"chapter must be a notebook's file stem such as '01_sequences', got {chapter!r}")
     checked = {key: _check(key, value) for key, value in metrics.items()}
-    path = results_dir() / f"{notebook_stem()}.json"
+    path = results_dir() / f"{chapter}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(checked)
@@ -76,6 +64,33 @@ def record(**metrics) -> Path:
     tmp.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
     return path
+
+
+def _plain(value):
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"glue takes numbers and strings, got {type(value).__name__}")
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if not math.isfinite(value):
+        raise ValueError(f"cannot glue {value}: the run produced no number")
+    return float(value)
+
+
+def glue(**values) -> None:
+    """Make each value available to the prose of this notebook, by name, without showing it.
+
+    The same output as myst-nb's ``glue(name, value, display=False)``, with NumPy and torch scalars turned into
+    Python numbers first, so that ``{glue:text}`name:.3f``` formats them. Strings are pasted as they are.
+    """
+    from IPython.display import display
+
+    for name, value in values.items():
+        display({GLUE_PREFIX + "text/plain": repr(_plain(value))}, raw=True,
+                metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
 
 
 def load(stem: str) -> dict:

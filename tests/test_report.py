@@ -1,6 +1,8 @@
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from teachbind import report
 
@@ -8,35 +10,32 @@ from teachbind import report
 @pytest.fixture
 def results(tmp_path, monkeypatch):
     monkeypatch.setenv(report.RESULTS_ENV, str(tmp_path))
-    monkeypatch.setenv(report.NOTEBOOK_ENV, "07_example.ipynb")
     return tmp_path
 
 
 def test_record_writes_and_merges_a_flat_json(results):
-    path = report.record(pwm_auc={"ELK1": 0.92, "REST": 0.96}, n=18)
+    path = report.record("07_example", pwm_auc={"ELK1": 0.92, "REST": 0.96}, n=18)
     assert path == results / "07_example.json"
-    report.record(n=17, mean=0.5)
+    report.record("07_example", n=17, mean=0.5)
     assert json.loads(path.read_text()) == {"pwm_auc": {"ELK1": 0.92, "REST": 0.96}, "n": 17, "mean": 0.5}
     assert report.load("07_example")["n"] == 17
 
 
 def test_record_rejects_what_is_not_a_number(results):
     with pytest.raises(TypeError, match="'auc' must be a number"):
-        report.record(auc="0.9")
+        report.record("07_example", auc="0.9")
     with pytest.raises(TypeError, match=r"auc\['x'\]"):
-        report.record(auc={"x": [0.9]})
+        report.record("07_example", auc={"x": [0.9]})
     with pytest.raises(ValueError, match="nan"):
-        report.record(auc=float("nan"))
+        report.record("07_example", auc=float("nan"))
     assert not (results / "07_example.json").exists()
 
 
-def test_the_notebook_must_be_known(monkeypatch):
-    monkeypatch.delenv(report.NOTEBOOK_ENV, raising=False)
-    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    with pytest.raises(RuntimeError, match="TEACHBIND_NOTEBOOK"):
-        report.notebook_stem()
-    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/nbs/02_deepbind.ipynb")
-    assert report.notebook_stem() == "02_deepbind"
+@pytest.mark.parametrize("chapter", ["", "01_sequences.ipynb", "../01_sequences", "nbs/01_sequences"])
+def test_the_chapter_is_a_notebook_stem(results, chapter):
+    with pytest.raises(ValueError, match="file stem"):
+        report.record(chapter, auc=0.9)
+    assert not list(results.iterdir())
 
 
 def test_load_names_the_missing_chapter(results):
@@ -50,6 +49,35 @@ def test_default_folder_is_the_books_build_folder(tmp_path, monkeypatch):
     (tmp_path / "nbs").mkdir()
     monkeypatch.chdir(tmp_path / "nbs")
     assert report.results_dir() == tmp_path.resolve() / "_build" / "results"
+
+
+def test_without_a_book_results_go_beside_the_notebook(tmp_path, monkeypatch):
+    monkeypatch.delenv(report.RESULTS_ENV, raising=False)
+    (tmp_path / "_config.yml").write_text("title: not a book: it has no nbs/ folder\n")
+    monkeypatch.chdir(tmp_path)
+    assert report.results_dir() == tmp_path.resolve() / "teachbind-results"
+
+
+def test_glue_shows_nothing_and_gives_myst_nb_plain_numbers(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append((objs, kw)))
+    report.glue(auc=np.float32(0.25), wins=np.int64(11), name="ELK1", q=torch.tensor(1e-5))
+    bundles = {kw["metadata"]["scrapbook"]["name"]: objs[0] for objs, kw in shown}
+    assert all(kw["raw"] and kw["metadata"]["scrapbook"]["mime_prefix"] == report.GLUE_PREFIX for _, kw in shown)
+    assert all(list(bundle) == [report.GLUE_PREFIX + "text/plain"] for bundle in bundles.values())
+    plain = {name: bundle[report.GLUE_PREFIX + "text/plain"] for name, bundle in bundles.items()}
+    assert plain["auc"] == "0.25" and plain["wins"] == "11" and plain["name"] == "'ELK1'"
+    from myst_nb.core.variables import format_plain_text
+
+    assert format_plain_text(plain["q"], ".1e") == "1.0e-05" and format_plain_text(plain["name"], "") == "ELK1"
+
+
+@pytest.mark.parametrize("value, error", [(float("nan"), ValueError), (True, TypeError), ([0.5], TypeError)])
+def test_glue_refuses_what_the_prose_cannot_quote(value, error):
+    with pytest.raises(error):
+        report.glue(x=value)
 
 
 def test_execution_page_lists_each_chapter_and_the_versions(tmp_path):
