@@ -144,8 +144,8 @@ def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
         shutil.copy2(executed, stage / "nbs" / notebook.name)
     titles = {nb.stem: chapter_title(nb) for nb in chapters(root)}
     (stage / "book" / "execution.md").write_text(report.execution_page(out / "execution", titles))
-    paper = yaml.safe_load((root / "book" / "paper_numbers.yml").read_text())
-    (stage / "book" / "reproduction.md").write_text(report.reproduction_page(out / "results", paper, titles))
+    (stage / "book" / "reproduction.md").write_text(
+        report.reproduction_page(out / "results", report.paper_numbers(), titles))
     return stage
 
 

@@ -44,6 +44,15 @@ def aupr(labels, scores) -> float:
     return float(_sk.average_precision_score(*_binary(labels, scores)))
 
 
+def auroc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
+    """Standard error of an AUROC of ``auc`` measured on ``n_positive`` positives and ``n_negative`` negatives, by
+    Hanley and McNeil's formula (Radiology 143, 1982): how much the AUROC of one model varies between test sets of
+    that size."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = (auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2))
+    return float(np.sqrt(variance / (n_positive * n_negative)))
+
+
 def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates of the ROC curve, each of shape ``(K,)``."""
     fpr, tpr, _ = _sk.roc_curve(*_binary(labels, scores))

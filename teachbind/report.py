@@ -93,6 +93,25 @@ def glue(**values) -> None:
                 metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
 
 
+def paper_numbers(chapter: str | None = None) -> list[dict]:
+    """The published numbers in ``teachbind/paper_numbers.yml`` (all, or one chapter's): entries with ``chapter``,
+    ``result``, optional ``item``, ``paper`` (a number or null), optional ``sd``, ``what``, ``source`` and, for a
+    number the prose quotes, ``glue`` (the name it is glued under)."""
+    import yaml
+
+    entries = yaml.safe_load((Path(__file__).with_name("paper_numbers.yml")).read_text())
+    return [entry for entry in entries if chapter is None or entry["chapter"] == chapter]
+
+
+def glue_paper(chapter: str) -> None:
+    """Glue every published number of ``chapter`` that has a ``glue`` name, and its ``sd`` as ``<name>_sd``."""
+    for entry in paper_numbers(chapter):
+        if entry.get("glue"):
+            glue(**{entry["glue"]: entry["paper"]})
+            if entry.get("sd") is not None:
+                glue(**{entry["glue"] + "_sd": entry["sd"]})
+
+
 def load(stem: str) -> dict:
     """The results recorded by notebook ``stem`` (e.g. ``"01_sequences"``); ``FileNotFoundError`` if none."""
     path = results_dir() / f"{stem}.json"
@@ -146,7 +165,7 @@ def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, st
     described = {(e["chapter"], e["result"], e.get("item")): e for e in paper}
     lines = ["# Reproduction report", "",
              "Generated when the book was built, from the results each chapter recorded in this run, beside the "
-             "published numbers gathered in `book/paper_numbers.yml` (each with its source). \"—\" means no "
+             "published numbers gathered in `teachbind/paper_numbers.yml` (each with its source). \"—\" means no "
              "published number to compare with: a baseline or synthetic check of ours, or a number that could not "
              "be verified against a primary source. Each chapter explains its gaps.", ""]
     for path in sorted(Path(results_dir).glob("*.json")):
@@ -172,7 +191,7 @@ def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, st
                 difference = f"{ours_value - published:+.3f}" if published is not None else "—"
                 name = f"`{key_}[{item}]`" if item else f"`{key_}`"
                 note = "; ".join(part for part in (entry.get("what"), entry.get("source")) if part) or \
-                    "not described in book/paper_numbers.yml"
+                    "not described in teachbind/paper_numbers.yml"
                 lines.append(f"| {name} | {shown} | {_number(published) if published is not None else '—'} | "
                              f"{difference} | {note} |")
         lines.append("")

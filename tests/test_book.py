@@ -241,7 +241,7 @@ def test_reproduction_and_execution_pages_come_from_this_build(site):
     recorded = json.loads((OUT / "results" / "02_deepbind.json").read_text())
     assert f"{recorded['deepbind_auc_mean']:.3f}" in reproduction
     assert "ELK1_GM12878" in reproduction and "0.900" in reproduction
-    assert "not described in book/paper_numbers.yml" not in reproduction, "describe every recorded result"
+    assert "not described in teachbind/paper_numbers.yml" not in reproduction, "describe every recorded result"
     execution = (site / "book" / "execution.html").read_text()
     for notebook in CHAPTERS:
         seconds = json.loads((OUT / "execution" / f"{notebook.stem}.json").read_text())["seconds"]

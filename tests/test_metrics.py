@@ -36,3 +36,13 @@ def test_auroc_columns_equals_auroc_of_each_column(rng):
     scores[:10, 0] = 1.0  # ties
     expected = [metrics.auroc(labels, scores[:, j]) for j in range(5)]
     assert np.allclose(metrics.auroc_columns(labels, scores), expected)
+
+
+def test_auroc_standard_error_matches_the_spread_over_resampled_test_sets():
+    rng = np.random.default_rng(0)
+    n = 500
+    aucs = [metrics.auroc(np.r_[np.ones(n), np.zeros(n)], np.r_[rng.normal(1.2, 1, n), rng.normal(0, 1, n)])
+            for _ in range(400)]
+    predicted = metrics.auroc_standard_error(float(np.mean(aucs)), n, n)
+    assert 0.8 < np.std(aucs) / predicted < 1.2
+    assert metrics.auroc_standard_error(1.0, n, n) == 0

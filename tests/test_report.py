@@ -102,4 +102,4 @@ def test_reproduction_page_sets_each_result_beside_the_paper(tmp_path):
     assert "| `auc` | mean 0.850 over 2 (0.750–0.950) | — | — | AUROCs |" in page
     assert "| `auc[ELK1]` | 0.950 | 0.900 | +0.050 | AUROC; repro |" in page
     assert "| `q` | 1.50e-24 |" in page
-    assert "| `new_result` | 3 | — | — | not described in book/paper_numbers.yml |" in page
+    assert "| `new_result` | 3 | — | — | not described in teachbind/paper_numbers.yml |" in page
