@@ -39,9 +39,11 @@ ALLOWED = {
     ],
     "04_ideep": [
         ("0.001", "iDeep's RMSprop learning rate, from the paper's code"),
+        ("0.90", "the AUROC threshold the paper counts its experiments above"),
     ],
     "05_residualbind": [
         ("1%", "the top percentile the chapter quotes the threshold of, a choice of the text"),
+        ("10%", "the share of Set A held out for early stopping, as in the released code"),
         ("0.001", "ResidualBind's Adam learning rate, from the paper's code"),
     ],
 }
