@@ -53,10 +53,11 @@ def _environment(**values: str):
                 os.environ[key] = value
 
 
-def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, timeout: int = 1800) -> dict:
+def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, timeout: int = 1800,
+                    parameters: dict | None = None) -> dict:
     """Run one chapter with papermill into ``out/executed/nbs/``; return and save its execution record.
 
-    The record (``out/execution/<stem>.json``) holds the notebook, the scale, the wall time in seconds and the
+    ``scale`` sets ``SCALE`` and ``parameters`` any other value of the chapter's parameters cell. The record (``out/execution/<stem>.json``) holds the notebook, the scale, the wall time in seconds and the
     status (``"ok"`` or the error). Results the chapter records go to ``out/results/``. Raises
     ``papermill.PapermillExecutionError`` when a cell fails, after saving the partly executed notebook.
     """
@@ -65,9 +66,9 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
     notebook = Path(notebook)
     executed = out / "executed" / "nbs" / notebook.name
     executed.parent.mkdir(parents=True, exist_ok=True)
-    parameters = {"SCALE": scale} if scale else {}
+    parameters = {**(parameters or {}), **({"SCALE": scale} if scale else {})}
     record = {"notebook": notebook.name, "scale": scale or "default", "status": "ok", "device": device_name(),
-              "versions": package_versions()}
+              "versions": package_versions(), **({"parameters": parameters} if set(parameters) - {"SCALE"} else {})}
     environment = {"TEACHBIND_RESULTS_DIR": str((out / "results").resolve())}
     if os.environ.get("TEACHBIND_DATA_DIR"):
         environment["TEACHBIND_DATA_DIR"] = str(Path(os.environ["TEACHBIND_DATA_DIR"]).expanduser().resolve())
@@ -141,12 +142,42 @@ def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
         executed = out / "executed" / "nbs" / notebook.name
         if not executed.exists():
             raise FileNotFoundError(f"{notebook.name} has not been executed: no {executed}")
-        shutil.copy2(executed, stage / "nbs" / notebook.name)
+        record = json.loads((out / "execution" / f"{notebook.stem}.json").read_text())
+        with_header(executed, stage / "nbs" / notebook.name, execution_line(record))
     titles = {nb.stem: chapter_title(nb) for nb in chapters(root)}
     (stage / "book" / "execution.md").write_text(report.execution_page(out / "execution", titles))
+    paper = report.paper_numbers()
+    figure = report.reproduction_figure(out / "results", paper, stage / "book" / "reproduction.png")
     (stage / "book" / "reproduction.md").write_text(
-        report.reproduction_page(out / "results", report.paper_numbers(), titles))
+        report.reproduction_page(out / "results", paper, titles, figure=figure.name if figure else None))
     return stage
+
+
+def execution_line(record: dict) -> str:
+    """What a chapter page says under its title about the run it shows (Markdown), from its execution record: the
+    scale, the wall time and the device, and a note when the scale is not the book's default."""
+    scale = "book" if record.get("scale", "default") == "default" else record["scale"]
+    minutes, seconds = divmod(round(record.get("seconds", 0)), 60)
+    line = (f"*This page shows a run with `SCALE = \"{scale}\"`: {minutes} min {seconds:02d} s on "
+            f"{record.get('device', 'an unrecorded device')} (see the {{doc}}`execution report <../book/execution>`).*")
+    if scale != "book":
+        line += ("\n\n```{note}\nThis page was executed with `SCALE = \"" + scale + "\"`, not the book's default "
+                 "`\"book\"`. Every number on it comes from this run; what the prose says was seen \"at book scale\" "
+                 "describes the book-scale run.\n```")
+    return line
+
+
+def with_header(executed: Path, staged: Path, header: str) -> None:
+    """Copy the executed chapter to ``staged`` with ``header`` placed under its title."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    first = nb.cells[0]
+    title, _, rest = first.source.partition("\n")
+    if first.cell_type != "markdown" or not title.startswith("# "):
+        raise ValueError(f"{executed.name}: the first cell must be the chapter's title, '# ...'")
+    first.source = f"{title}\n\n{header}\n{rest}"
+    nbformat.write(nb, staged)
 
 
 def chapter_title(notebook: Path) -> str:

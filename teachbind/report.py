@@ -158,41 +158,101 @@ def execution_page(execution_dir: Path, titles: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, str]) -> str:
-    """The reproduction report (Markdown): every result each chapter recorded in ``results_dir``, beside the
-    published number from ``paper`` (entries with ``chapter``, ``result``, optional ``item``, ``paper`` (a number
-    or null), ``what`` and ``source``), with the difference."""
+def _published_pairs(results_dir: Path, paper: list[dict]) -> list[tuple[str, dict, float]]:
+    """(chapter, entry, ours) for every recorded result, or item of one, that has a published number."""
+    pairs = []
+    for entry in paper:
+        path = Path(results_dir) / f"{entry['chapter']}.json"
+        if entry.get("paper") is None or not path.exists():
+            continue
+        value = json.loads(path.read_text()).get(entry["result"])
+        if entry.get("item") is not None:
+            value = value.get(entry["item"]) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)):
+            pairs.append((entry["chapter"], entry, value))
+    return pairs
+
+
+def _row(label: str, ours: str, entry: dict, ours_value: float | None) -> str:
+    published = entry.get("paper")
+    difference = f"{ours_value - published:+.3f}" if published is not None and ours_value is not None else "—"
+    return f"| {label} | {ours} | {_number(published) if published is not None else '—'} | {difference} |"
+
+
+def _dropdown(title: str, lines: list[str]) -> list[str]:
+    return [f":::{{admonition}} {title}", ":class: dropdown", "", *lines, ":::", ""]
+
+
+def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, str], figure: str | None = None) -> str:
+    """The reproduction report (Markdown): every result each chapter recorded in ``results_dir``, labelled by what
+    it is and set beside the published number from ``paper`` (entries as `paper_numbers` returns them) with the
+    difference. A per-experiment map shows as its mean in the table and in full in a dropdown; the sources are in a
+    dropdown too. ``figure``, a path relative to the page, is shown at the top: ours against the paper's."""
     described = {(e["chapter"], e["result"], e.get("item")): e for e in paper}
     lines = ["# Reproduction report", "",
              "Generated when the book was built, from the results each chapter recorded in this run, beside the "
              "published numbers gathered in `teachbind/paper_numbers.yml` (each with its source). \"—\" means no "
              "published number to compare with: a baseline or synthetic check of ours, or a number that could not "
              "be verified against a primary source. Each chapter explains its gaps.", ""]
+    if figure:
+        lines += [f"```{{figure}} {figure}", ":alt: Each result that has a published number, ours on the vertical "
+                  "axis against the paper's on the horizontal, one marker per chapter, with the diagonal where they "
+                  "would be equal.", ":width: 420px", "",
+                  "Every recorded result that has a published number: ours against the paper's. Points on the "
+                  "diagonal reproduce the paper; several compare different tasks or data, as the table notes say.",
+                  "```", ""]
     for path in sorted(Path(results_dir).glob("*.json")):
-        stem = path.stem
-        results = json.loads(path.read_text())
-        lines += [f"## {_chapter_link(stem, titles)}", "",
-                  "| result | ours | paper | ours − paper | what it is; source |", "|---|---|---|---|---|"]
+        stem, results = path.stem, json.loads(path.read_text())
+        lines += [f"## {_chapter_link(stem, titles)}", "", "| result | ours | paper | ours − paper |",
+                  "|---|---|---|---|"]
+        sources, maps = [], []
         for key, value in results.items():
-            rows = [(key, None, value)]
+            entry = described.get((stem, key, None), {})
+            label = entry.get("what") or f"`{key}` (not described in teachbind/paper_numbers.yml)"
             if isinstance(value, dict):
-                rows += [(key, item, value[item]) for (chapter, result, item) in described
-                         if chapter == stem and result == key and item in value]
-            for key_, item, ours in rows:
-                entry = described.get((stem, key_, item), {})
-                if isinstance(ours, dict):
-                    numbers = list(ours.values())
-                    shown = (f"mean {_number(sum(numbers) / len(numbers))} over {len(numbers)} "
-                             f"({_number(min(numbers))}–{_number(max(numbers))})")
-                    ours_value = sum(numbers) / len(numbers)
-                else:
-                    shown, ours_value = _number(ours), ours
-                published = entry.get("paper")
-                difference = f"{ours_value - published:+.3f}" if published is not None else "—"
-                name = f"`{key_}[{item}]`" if item else f"`{key_}`"
-                note = "; ".join(part for part in (entry.get("what"), entry.get("source")) if part) or \
-                    "not described in teachbind/paper_numbers.yml"
-                lines.append(f"| {name} | {shown} | {_number(published) if published is not None else '—'} | "
-                             f"{difference} | {note} |")
+                numbers = list(value.values())
+                mean = sum(numbers) / len(numbers)
+                shown = f"mean {_number(mean)} over {len(numbers)} ({_number(min(numbers))}–{_number(max(numbers))})"
+                lines.append(_row(label, shown, entry, mean if entry.get("paper") is not None else None))
+                for item, ours in value.items():
+                    item_entry = described.get((stem, key, item))
+                    if item_entry is not None:
+                        lines.append(_row(item_entry.get("what") or f"{label}: {item}", _number(ours), item_entry, ours))
+                        sources.append((item_entry.get("what"), item_entry.get("source")))
+                maps += [f"**{label}**", "", "| | ours |", "|---|---|"]
+                maps += [f"| `{item}` | {_number(ours)} |" for item, ours in value.items()] + [""]
+            else:
+                lines.append(_row(label, _number(value), entry, value))
+            sources.append((entry.get("what") or f"`{key}`", entry.get("source")))
         lines.append("")
+        if maps:
+            lines += _dropdown("Per-experiment values", maps)
+        lines += _dropdown("Sources", [f"- {what}: {source or 'no source given'}" for what, source in sources])
     return "\n".join(lines)
+
+
+def reproduction_figure(results_dir: Path, paper: list[dict], path: Path) -> Path | None:
+    """Save the reproduction page's summary figure to ``path`` (PNG): every recorded result that has a published
+    number, ours against the paper's. None, and no file, when there is no such result."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = [(chapter, entry["paper"], ours) for chapter, entry, ours in _published_pairs(results_dir, paper)
+             if 0 <= entry["paper"] <= 1 and 0 <= ours <= 1]
+    if not pairs:
+        return None
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    for chapter in dict.fromkeys(chapter for chapter, _, _ in pairs):
+        xs, ys = zip(*[(published, ours) for c, published, ours in pairs if c == chapter])
+        ax.scatter(xs, ys, label=chapter, s=30)
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    low = min(min(p, o) for _, p, o in pairs) - 0.05
+    ax.set(xlim=(low, 1), ylim=(low, 1), xlabel="published", ylabel="this build", aspect="equal")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -56,9 +56,8 @@ def retain_freed_memory() -> bool:
 
     A training step on the CPU allocates and frees activation buffers of tens of MB (Basset: 20 MB for the first
     layer's output at batch 128). By default glibc returns such blocks to the kernel when they are freed, and the
-    next step faults them in again, page by page. On two cores, one epoch of the published Basset trained 1.44x
-    faster with this setting (3.1 million page faults fewer; ``scripts/benchmark_basset.py`` runs both in fresh
-    processes). :func:`fit` and :func:`predict` call this on the CPU, and so does
+    next step faults them in again, page by page (``scripts/benchmark_basset.py`` measures the difference, in two
+    fresh processes). :func:`fit` and :func:`predict` call this on the CPU, and so does
     :func:`teachbind.interpret.gia.kmer_scan`, whose batches hold thousands of sequences.
     """
     try:

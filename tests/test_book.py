@@ -6,12 +6,14 @@ import html.parser
 import http.server
 import json
 import os
+import re
 import threading
 import urllib.parse
 
 import nbformat
 import pytest
 
+import conftest
 from browser import Browser, chromium_path
 from conftest import ROOT
 from teachbind import book, data
@@ -23,8 +25,9 @@ QUICK_TIMEOUT = 300
 
 @functools.cache
 def run_quick(name: str) -> dict:
-    """Execute a chapter once per test session at SCALE="quick"."""
-    return book.execute_chapter(ROOT / "nbs" / name, OUT, scale="quick", timeout=QUICK_TIMEOUT)
+    """Execute a chapter once per test session at SCALE="quick", with the session's seed (``--seed``)."""
+    return book.execute_chapter(ROOT / "nbs" / name, OUT, scale="quick", timeout=QUICK_TIMEOUT,
+                                parameters={"SEED": conftest.SEED})
 
 
 def test_there_are_chapters():
@@ -51,6 +54,19 @@ def test_opens_with_the_colab_install_cell_and_then_the_parameters(notebook):
     assert values.get("SCALE") == "book" and values.get("DEVICE") == "auto", values
 
 
+def test_a_chapter_page_opens_with_what_it_was_executed_with(tmp_path):
+    record = {"notebook": "01_sequences.ipynb", "scale": "quick", "seconds": 75.4, "device": "CPU: test, 2 cores"}
+    book.with_header(CHAPTERS[0], tmp_path / "page.ipynb", book.execution_line(record))
+    first = nbformat.read(tmp_path / "page.ipynb", as_version=4).cells[0].source
+    title, line = first.splitlines()[0], first.splitlines()[2]
+    assert title == nbformat.read(CHAPTERS[0], as_version=4).cells[0].source.splitlines()[0]
+    assert line == ('*This page shows a run with `SCALE = "quick"`: 1 min 15 s on CPU: test, 2 cores '
+                    '(see the {doc}`execution report <../book/execution>`).*')
+    assert '```{note}\nThis page was executed with `SCALE = "quick"`' in first
+    default = book.execution_line({**record, "scale": "default"})
+    assert '`SCALE = "book"`' in default and "{note}" not in default
+
+
 @pytest.mark.notebook
 @pytest.mark.timeout(QUICK_TIMEOUT + 60)
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
@@ -70,6 +86,7 @@ def test_chapter_1_records_the_pwm_baseline_for_every_experiment():
     assert recorded["planted_motif_auc"] > 0.95
 
 
+@pytest.mark.notebook
 def test_chapter_2_recovers_the_planted_motif_and_records_deepbind_beside_the_pwm():
     run_quick("02_deepbind.ipynb")
     recorded = json.loads((OUT / "results" / "02_deepbind.json").read_text())
@@ -144,6 +161,22 @@ def test_site_builds_with_warnings_as_errors(site):
         assert "Traceback" not in page and 'class="output error"' not in page
         assert f"colab.research.google.com/github/teachbind/teachbind/blob/main/nbs/{notebook.name}" in page
         assert f"mybinder.org/v2/gh/teachbind/teachbind/main?urlpath=tree/nbs/{notebook.name}" in page
+        assert 'This page shows a run with <code class="docutils literal notranslate"><span class="pre">SCALE' in page
+        assert "This page was executed with" in page, "a quick build says its prose describes the book scale"
+        assert "{glue" not in page and "glue:text" not in page, "every glued number is pasted"
+
+
+@pytest.mark.site
+def test_the_prose_quotes_this_runs_numbers(site):
+    pasted = {}
+    for notebook in CHAPTERS:
+        page = (site / "nbs" / f"{notebook.stem}.html").read_text()
+        pasted[notebook.stem] = re.findall(r'<span class="pasted-text">([^<]*)</span>', page)
+    assert all(len(values) >= 5 for values in pasted.values()), {k: len(v) for k, v in pasted.items()}
+    chapter_1 = json.loads((OUT / "results" / "01_sequences.json").read_text())
+    chapter_2 = json.loads((OUT / "results" / "02_deepbind.json").read_text())
+    assert f"{chapter_1['pwm_auc_mean']:.3f}" in pasted["01_sequences"]
+    assert f"{chapter_2['deepbind_auc_mean']:.3f}" in pasted["02_deepbind"]
 
 
 @pytest.fixture(scope="session")
@@ -241,6 +274,8 @@ def test_reproduction_and_execution_pages_come_from_this_build(site):
     recorded = json.loads((OUT / "results" / "02_deepbind.json").read_text())
     assert f"{recorded['deepbind_auc_mean']:.3f}" in reproduction
     assert "ELK1_GM12878" in reproduction and "0.900" in reproduction
+    assert '<img alt="Each result that has a published number' in reproduction
+    assert (site / "_images" / "reproduction.png").exists()
     assert "not described in teachbind/paper_numbers.yml" not in reproduction, "describe every recorded result"
     execution = (site / "book" / "execution.html").read_text()
     for notebook in CHAPTERS:

@@ -93,24 +93,26 @@ def test_maxpool_by_reshape_is_maxpool1d(rng):
     assert torch.equal(SequenceCNN().pool(a), torch.nn.MaxPool1d(3)(a))
 
 
-def test_rbm_likelihood_is_normalised_and_cd1_raises_it(rng):
+def test_rbm_likelihood_is_normalised_and_cd1_raises_it(rng, seeded, record_property):
     patterns = np.array([[1, 1, 1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]], dtype=np.float32)
     v = torch.as_tensor(patterns[rng.integers(0, 2, 500)])
     v = torch.where(torch.as_tensor(rng.random(v.shape) < 0.05), 1 - v, v)
-    rbm = RBM(8, 4, seed=1)
+    rbm = RBM(8, 4, seed=seeded + 1)
     before = exact_log_likelihood(rbm, v)
-    history = train_rbm(rbm, v, epochs=30, batch_size=20, learning_rate=0.1)
+    history = train_rbm(rbm, v, epochs=30, batch_size=20, learning_rate=0.1, seed=seeded)
     after = exact_log_likelihood(rbm, v)
+    record_property("log_likelihood_gain", after - before)
     assert before == pytest.approx(8 * np.log(0.5), abs=0.05)
     assert after > before + 1.5, (before, after)
     assert history["reconstruction_error"].iloc[-1] < history["reconstruction_error"].iloc[0]
 
 
-def test_gaussian_rbm_learns_to_reconstruct_standardized_clusters(rng):
+def test_gaussian_rbm_learns_to_reconstruct_standardized_clusters(rng, seeded, record_property):
     centres = rng.normal(size=(2, 10)) * 2
     v = torch.as_tensor(centres[rng.integers(0, 2, 400)] + 0.3 * rng.normal(size=(400, 10)), dtype=torch.float32)
     v = (v - v.mean(0)) / v.std(0)
-    history = train_rbm(RBM(10, 8, "gaussian"), v, epochs=40, batch_size=20)
+    history = train_rbm(RBM(10, 8, "gaussian", seed=seeded), v, epochs=40, batch_size=20, seed=seeded)
+    record_property("error_ratio", history["reconstruction_error"].iloc[-1] / history["reconstruction_error"].iloc[0])
     assert history["reconstruction_error"].iloc[-1] < 0.5 * history["reconstruction_error"].iloc[0]
 
 
@@ -143,17 +145,19 @@ def test_validation_split_is_stratified():
 
 
 @requires_mirror
-def test_ideep_adds_up_the_causes_that_each_modality_sees():
-    train, test = simulate_multimodal(4000, seed=0), simulate_multimodal(1500, seed=1)
+def test_ideep_adds_up_the_causes_that_each_modality_sees(seeded, record_property):
+    train, test = simulate_multimodal(4000, seed=seeded), simulate_multimodal(1500, seed=seeded + 1000)
     assert 0.15 < train.labels.mean() < 0.35
-    fit_rows, valid_rows = validation_split(train.labels)
+    fit_rows, valid_rows = validation_split(train.labels, seed=seeded)
     x, y = train.modalities(), torch.as_tensor(train.labels)
     scores = {}
     for modalities in [("sequence",), ("region",), ("sequence", "region", "cobinding", "structure", "motif")]:
         model = IDeep(modalities)
-        fit_ideep(model, (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows]), max_epochs=8, device="cpu")
+        fit_ideep(model, (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows]), max_epochs=8, seed=seeded,
+                  device="cpu")
         scores[modalities[0] if len(modalities) == 1 else "iDeep"] = auroc(
             test.labels, predict(model, test.modalities(), device="cpu"))
+    record_property("margin_over_best_single", scores["iDeep"] - max(scores["sequence"], scores["region"]))
     assert scores["iDeep"] > max(scores["sequence"], scores["region"]) + 0.05, scores
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from teachbind import report
+from teachbind import book, report
 
 
 @pytest.fixture
@@ -94,12 +94,31 @@ def test_execution_page_lists_each_chapter_and_the_versions(tmp_path):
 def test_reproduction_page_sets_each_result_beside_the_paper(tmp_path):
     (tmp_path / "02_b.json").write_text(json.dumps({"auc": {"ELK1": 0.95, "SP1": 0.75}, "q": 1.5e-24,
                                                     "new_result": 3}))
-    paper = [{"chapter": "02_b", "result": "auc", "item": "ELK1", "paper": 0.90, "what": "AUROC", "source": "repro"},
+    paper = [{"chapter": "02_b", "result": "auc", "item": "ELK1", "paper": 0.90, "what": "AUROC on ELK1",
+              "source": "repro"},
              {"chapter": "02_b", "result": "auc", "paper": None, "what": "AUROCs"},
              {"chapter": "02_b", "result": "q", "paper": None, "what": "TomTom q"}]
-    page = report.reproduction_page(tmp_path, paper, {"02_b": "2. B"})
+    page = report.reproduction_page(tmp_path, paper, {"02_b": "2. B"}, figure="reproduction.png")
     assert "## [2. B](../nbs/02_b.ipynb)" in page
-    assert "| `auc` | mean 0.850 over 2 (0.750–0.950) | — | — | AUROCs |" in page
-    assert "| `auc[ELK1]` | 0.950 | 0.900 | +0.050 | AUROC; repro |" in page
-    assert "| `q` | 1.50e-24 |" in page
-    assert "| `new_result` | 3 | — | — | not described in teachbind/paper_numbers.yml |" in page
+    assert "| AUROCs | mean 0.850 over 2 (0.750–0.950) | — | — |" in page
+    assert "| AUROC on ELK1 | 0.950 | 0.900 | +0.050 |" in page
+    assert "| TomTom q | 1.50e-24 | — | — |" in page
+    assert "| `new_result` (not described in teachbind/paper_numbers.yml) | 3 | — | — |" in page
+    per_experiment = page[page.index("Per-experiment values"):page.index("Sources")]
+    assert "| `SP1` | 0.750 |" in per_experiment and "| `ELK1` | 0.950 |" in per_experiment
+    assert "- AUROC on ELK1: repro" in page[page.index("Sources"):]
+    assert "```{figure} reproduction.png" in page and ":alt:" in page
+    assert all(len(row.split("|")) == 6 for row in page.splitlines() if row.startswith("| ") and "ours −" in row)
+
+    figure = report.reproduction_figure(tmp_path, paper, tmp_path / "site" / "reproduction.png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report.reproduction_figure(tmp_path, paper[1:], tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_every_chapters_paper_numbers_that_the_prose_quotes_have_glue_names():
+    entries = report.paper_numbers()
+    names = [e["glue"] for e in entries if e.get("glue")]
+    assert len(names) == len(set(names)), "a glue name is used twice"
+    assert all(e["paper"] is not None for e in entries if e.get("glue")), "a glued paper number must be a number"
+    assert {e["chapter"] for e in entries} == {nb.stem for nb in book.chapters()}

@@ -34,10 +34,11 @@ def _fit(seed, **kwargs):
     return model, history
 
 
-def test_fit_learns_a_planted_motif():
-    model, history = _fit(0, max_epochs=5, metric=metrics.auroc, metric_name="auroc")
+def test_fit_learns_a_planted_motif(seeded, record_property):
+    model, history = _fit(seeded, max_epochs=5, metric=metrics.auroc, metric_name="auroc")
     assert list(history.columns) == ["epoch", "train_loss", "learning_rate", "valid_loss", "valid_auroc", "seconds"]
     x, y = _planted(300, 2)
+    record_property("test_auroc", metrics.auroc(y, train.predict(model, x, device="cpu")))
     assert metrics.auroc(y, train.predict(model, x, device="cpu")) > 0.95
 
 

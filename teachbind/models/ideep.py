@@ -333,8 +333,7 @@ def _inputs(split, structure: str):
 
 def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
     """:func:`run_experiment` on each experiment, in ``processes`` worker processes of one PyTorch thread each
-    (batches of 100 keep a second thread poorly used: on two cores, four experiments trained 1.2 times as fast
-    this way as one after the other with two threads, ``scripts/benchmark_ideep.py``).
+    (batches of 100 keep a second thread poorly used; ``scripts/benchmark_ideep.py`` measures both ways).
     ``options`` go to :func:`run_experiment`. Results come back in the order of ``experiments``."""
     if processes <= 1:
         return [run_experiment(e, **options) for e in experiments]
