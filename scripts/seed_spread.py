@@ -1,6 +1,6 @@
 """The spread over seeds of every number a test that trains asserts on, from which its threshold is set.
 
-``python scripts/seed_spread.py [--seeds 5] [--what tests chapters]`` runs, for each seed 0 .. N-1, the unit tests that
+``python scripts/seed_spread.py [--seeds 0 1 2 3 4] [--what tests chapters]`` runs, for each seed, the unit tests that
 train (``pytest --seed S``; each records what it asserts on with ``record_property``) and every chapter at quick scale
 with ``SEED = S`` (what the chapter tests in ``tests/test_book.py`` assert on), and prints each number's minimum,
 median and maximum beside the threshold the test sets. Run it with the data mirror set (``TEACHBIND_DATA_DIR``);
@@ -24,7 +24,7 @@ TRAINING_TESTS = {  # test: {recorded property: the threshold the test asserts}
     "tests/test_ideep.py::test_rbm_likelihood_is_normalised_and_cd1_raises_it": {"log_likelihood_gain": "> 1.5"},
     "tests/test_ideep.py::test_gaussian_rbm_learns_to_reconstruct_standardized_clusters": {"error_ratio": "< 0.5"},
     "tests/test_ideep.py::test_ideep_adds_up_the_causes_that_each_modality_sees": {
-        "margin_over_best_single": "> 0.05"},
+        "margin_over_best_single": "> 0.04"},
     "tests/test_models.py::test_deepbind_learns_a_planted_motif_and_its_detector_is_that_motif": {
         "valid_auroc": "> 0.95"},
     "tests/test_train.py::test_fit_learns_a_planted_motif": {"test_auroc": "> 0.95"},
@@ -100,14 +100,14 @@ def chapter_numbers(seed: int, out: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--what", nargs="+", choices=["tests", "chapters"], default=["tests", "chapters"])
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "seed_spread")
     args = parser.parse_args()
     thresholds = {name: bound for bounds in TRAINING_TESTS.values() for name, bound in bounds.items()}
     thresholds.update({f"{c}: {n}": bound for c, numbers in CHAPTER_NUMBERS.items() for n, (bound, _) in numbers.items()})
     values: dict[str, list[float]] = {}
-    for seed in range(args.seeds):
+    for seed in args.seeds:
         measured = {}
         if "tests" in args.what:
             measured.update(test_properties(seed))
@@ -115,7 +115,7 @@ def main() -> None:
             measured.update(chapter_numbers(seed, args.out / f"seed{seed}"))
         for name, value in measured.items():
             values.setdefault(name, []).append(value)
-    print(f"| number (over {args.seeds} seeds) | min | median | max | the test asserts |")
+    print(f"| number (seeds {', '.join(map(str, args.seeds))}) | min | median | max | the test asserts |")
     print("|---|---|---|---|---|")
     for name, found in values.items():
         print(f"| {name} | {min(found):.4g} | {np.median(found):.4g} | {max(found):.4g} | {thresholds.get(name, '')} |")
