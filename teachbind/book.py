@@ -57,8 +57,9 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
                     parameters: dict | None = None) -> dict:
     """Run one chapter with papermill into ``out/executed/nbs/``; return and save its execution record.
 
-    ``scale`` sets ``SCALE`` and ``parameters`` any other value of the chapter's parameters cell. The record (``out/execution/<stem>.json``) holds the notebook, the scale, the wall time in seconds and the
-    status (``"ok"`` or the error). Results the chapter records go to ``out/results/``. Raises
+    ``scale`` sets ``SCALE`` and ``parameters`` any other value of the chapter's parameters cell. The record
+    (``out/execution/<stem>.json``) holds the notebook, the scale, the other parameters given, the wall time in
+    seconds and the status (``"ok"`` or the error). Results the chapter records go to ``out/results/``. Raises
     ``papermill.PapermillExecutionError`` when a cell fails, after saving the partly executed notebook.
     """
     import papermill
