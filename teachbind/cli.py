@@ -38,9 +38,10 @@ def _assignments(args) -> int:
 def _grade(args) -> int:
     from teachbind import grading
 
-    limits = grading.Limits(seconds=args.timeout, memory=int(args.memory_gb * 2**30), threads=args.threads)
+    limits = grading.Limits(seconds=args.timeout, memory=int(args.memory_gb * 2**30), threads=args.threads,
+                            disk=int(args.disk_gb * 2**30))
     outcomes = grading.grade(args.submissions, args.out, reference=args.reference, scale=args.scale,
-                             limits=limits, jobs=args.jobs, force=args.force)
+                             limits=limits, jobs=args.jobs, force=args.force, sandboxed=not args.no_sandbox)
     full = sum(o.score[0] == o.score[1] and not o.problems for o in outcomes)
     print(f"graded {len(outcomes)} submissions ({full} with full marks): {args.out} and "
           f"{args.out.with_name(args.out.stem + '-feedback')}/")
@@ -117,9 +118,10 @@ def parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("grade", help="run and grade submitted notebooks",
                                 description="Run every notebook in SUBMISSIONS (NAME.ipynb, or NAME/any.ipynb) at "
-                                            "quick scale, each in its own process and temporary folder with a time "
-                                            "and a memory limit, and grade its checks. This runs untrusted code: "
-                                            "see the course page for running it in a container.")
+                                            "quick scale, each in a bubblewrap sandbox (no network, read-only "
+                                            "system, a private folder, its own processes) with time, memory and "
+                                            "disk limits, and judge its checks outside the sandbox. The course page "
+                                            "says what the sandbox stops and what it does not.")
     grade.add_argument("submissions", type=Path, help="folder of submitted notebooks")
     grade.add_argument("--out", type=Path, required=True, help="grades CSV to write (feedback goes beside it)")
     grade.add_argument("--reference", type=Path, help="the instructor's chapter notebook (default: the book "
@@ -127,9 +129,12 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--scale", default="quick", choices=["quick", "book", "paper"])
     grade.add_argument("--timeout", type=float, default=600, help="seconds per submission (default 600)")
     grade.add_argument("--memory-gb", type=float, default=4, help="resident memory per submission (default 4)")
+    grade.add_argument("--disk-gb", type=float, default=1, help="private disk (its /tmp) per submission (default 1)")
     grade.add_argument("--jobs", type=int, help="submissions run at once (default: one per CPU core)")
     grade.add_argument("--threads", type=int, help="CPU threads per submission (default: cores / jobs)")
     grade.add_argument("--force", action="store_true", help="replace an existing grades file and feedback")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run without the sandbox, as you: for trusted notebooks only (your own, a colleague's)")
     grade.set_defaults(run=_grade)
 
     data = commands.add_parser("data", help="list, fetch or verify the real data files",
@@ -145,9 +150,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from teachbind.grading.sandbox import SandboxUnavailable
+
     try:
         return args.run(args)
-    except KNOWN_ERRORS as error:
+    except (*KNOWN_ERRORS, SandboxUnavailable) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"teachbind {args.command}: error: {message}", file=sys.stderr)
         return 2

@@ -3,11 +3,19 @@
 Each ``check_*`` function takes the student's function, compares it with the package's reference on a set of
 cases, prints a line when every case passes, and otherwise raises :class:`ExerciseFailed` naming the input, the
 expected and the actual output, and a hint. :func:`check_function` with :class:`Hint` is the engine most of them
-use and the way to write a new one (the book's course page shows how); the grader reads the ✓ line or the message.
+use and the way to write a new one (the book's course page shows how).
+
+The grader splits a check in two (:func:`observe`, :func:`judge`): in the sandbox the student's function runs on the
+check's cases and only its results come back, as plain data; outside, the same check runs again on those results,
+with the package's own references, and its ✓ line or message is the grade. A check whose student function returns
+something other than plain values (a model, say) reads it through a probe (:func:`reads_through`).
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +23,7 @@ import numpy as np
 import torch
 
 from teachbind import motifs, seq
+from teachbind.grading import exchange
 from teachbind.interpret import filter_influence, ism
 from teachbind.models import Basset, DeepBind
 
@@ -38,8 +47,15 @@ def _call(fn: Callable, description: str, *args):
         raise ExerciseFailed(f"{fn.__name__}({description}) raised {type(err).__name__}: {err}") from None
 
 
+_verdicts = threading.local()
+
+
 def _passed(name: str, n: int) -> None:
-    print(f"✓ {name}: all {n} checks passed")
+    line = f"✓ {name}: all {n} checks passed"
+    if getattr(_verdicts, "lines", None) is not None:
+        _verdicts.lines.append(line)
+    else:
+        print(line)
 
 
 def _close(got, expected, atol: float = 1e-4) -> bool:
@@ -53,6 +69,107 @@ class Hint:
 
     applies: Callable[..., bool]
     text: str | Callable[..., str]
+
+
+def reads_through(probe: Callable[[Callable], Callable]):
+    """Mark a check that reads the student's answer only through ``probe(answer)``, a function whose calls return
+    plain values (numbers, strings, arrays, dicts of them). The decorated check takes the answer itself; the grader
+    records the probe's results in the sandbox and judges them outside it (:func:`observe`, :func:`judge`).
+
+    A check whose answer already returns plain values needs no probe.
+    """
+    def mark(check: Callable) -> Callable:
+        @functools.wraps(check)
+        def run(answer, *args, **kwargs):
+            return check(probe(answer), *args, **kwargs)
+
+        run.judged, run.probe = check, probe
+        return run
+
+    return mark
+
+
+class _Recorder:
+    """The answer, called as usual, with each result (or what it raised) kept in the exchange's plain form."""
+
+    def __init__(self, answer: Callable):
+        self.answer, self.calls = answer, []
+        self.__name__ = str(getattr(answer, "__name__", type(answer).__name__))
+
+    def __call__(self, *args):
+        try:
+            value = self.answer(*args)
+        except Exception as error:
+            self.calls.append(exchange.encode(error))
+            raise
+        self.calls.append(exchange.encode(value))
+        return value
+
+
+class _Unfinished(BaseException):
+    """The check asked for more results than the sandboxed run recorded."""
+
+
+class _Replay:
+    """Stands for the answer outside the sandbox: each call returns (or raises) the next recorded result."""
+
+    def __init__(self, name: str, calls: list):
+        self.__name__ = re.sub(r"[^\w.]", "_", name)[:80] or "answer"
+        self.values, self.position = [exchange.decode(call) for call in calls], 0
+
+    def __call__(self, *args):
+        if self.position >= len(self.values):
+            n = len(self.values)
+            raise _Unfinished(f"the run recorded {n} result{'s' * (n != 1)} of {self.__name__}, and the check needs "
+                              f"more (did the kernel stop during the check?)")
+        value = self.values[self.position]
+        self.position += 1
+        if isinstance(value, exchange.Raised):
+            kind = NotImplementedError if value.type_name == "NotImplementedError" else type(
+                re.sub(r"\W", "_", value.type_name) or "Error", (Exception,), {})
+            raise kind(str(value))
+        return value
+
+
+def _parts(check: Callable) -> tuple[Callable, Callable]:
+    return getattr(check, "judged", check), getattr(check, "probe", lambda answer: answer)
+
+
+def observe(check: Callable, answer: Callable, *args, **kwargs) -> dict:
+    """Run ``check`` on ``answer`` and return what the answer gave, as plain data for :func:`judge`:
+    ``{"answer": name, "calls": [...]}``. The grader runs this inside the sandbox; the verdict there is ignored."""
+    judged, probe = _parts(check)
+    recorder = _Recorder(probe(answer))
+    try:
+        judged(recorder, *args, **kwargs)
+    except Exception:
+        pass
+    return {"answer": recorder.__name__, "calls": recorder.calls}
+
+
+_judging = threading.Lock()  # checks seed torch's global generator: one judge at a time
+
+
+def judge(check: Callable, observed: dict, *args, **kwargs) -> tuple[bool, str]:
+    """Judge what :func:`observe` recorded, here, with the package's own references: ``(passed, message)``, the
+    message being the check's ✓ line or the :class:`ExerciseFailed` text."""
+    judged, _ = _parts(check)
+    if not (isinstance(observed, dict) and isinstance(observed.get("answer"), str)
+            and isinstance(observed.get("calls"), list)):
+        return False, "the run returned no readable result for this check"
+    with _judging:
+        _verdicts.lines = []
+        try:
+            judged(_Replay(observed["answer"], observed["calls"]), *args, **kwargs)
+        except ExerciseFailed as failure:
+            return False, str(failure)
+        except (_Unfinished, exchange.ExchangeError) as error:
+            return False, f"the check could not finish: {error}"
+        except Exception as error:
+            return False, f"the check could not read the answer's result ({type(error).__name__}: {error})"
+        finally:
+            lines, _verdicts.lines = _verdicts.lines, None
+    return True, lines[-1] if lines else "✓ passed"
 
 
 def check_function(fn: Callable, reference: Callable, cases: list[tuple], *, name: str,
@@ -387,41 +504,60 @@ def check_cd1_step(fn: Callable) -> None:
     _passed("cd1_step", len(cases))
 
 
-def check_late_fusion(fn: Callable) -> None:
-    """Check ``fn(subnets) -> nn.Module``: given ``{modality: sub-network}`` (each with ``out_features``), a model
-    that reads :class:`teachbind.data.clip.Modalities`, runs every sub-network on its own modality, concatenates
-    their outputs and maps them to one logit per window, ``(N,)`` (Chapter 4)."""
+def _fusion_probe(fn: Callable) -> Callable[[], dict]:
+    """What :func:`check_late_fusion` reads of the model ``fn`` builds, as plain values: its outputs on three windows,
+    on the same windows with each modality changed and with an unused one changed, whether it owns the sub-networks'
+    parameters, and the input width of its last one-output linear layer."""
     from teachbind.data.clip import Modalities
     from teachbind.models.ideep import DenseNet, SequenceCNN
 
-    torch.manual_seed(0)
-    subnets = {"sequence": SequenceCNN(), "structure": DenseNet(101, 16)}
-    model = _call(fn, "{'sequence': SequenceCNN(), 'structure': DenseNet(101, 16)}", subnets)
-    if not isinstance(model, torch.nn.Module):
-        raise ExerciseFailed(f"return an nn.Module, got {type(model).__name__}")
-    model.eval()
-    x = Modalities(sequence=seq.one_hot(["ACGT" * 25 + "A"] * 3), structure=torch.rand(3, 101),
-                   region=torch.rand(3, 5, 101))
-    out = _call(lambda m, x: m(x), "three windows", model, x)
+    def probe() -> dict:
+        torch.manual_seed(0)
+        subnets = {"sequence": SequenceCNN(), "structure": DenseNet(101, 16)}
+        model = fn(subnets)
+        if not isinstance(model, torch.nn.Module):
+            return {"type": type(model).__name__}
+        model.eval()
+        x = Modalities(sequence=seq.one_hot(["ACGT" * 25 + "A"] * 3), structure=torch.rand(3, 101),
+                       region=torch.rand(3, 5, 101))
+        changes = {"structure": {"structure": torch.rand(3, 101)},
+                   "sequence": {"sequence": seq.one_hot(["UGCA" * 25 + "U"] * 3, alphabet="RNA")},
+                   "region": {"region": torch.rand(3, 5, 101)}}
+        with torch.no_grad():
+            outputs = {name: model(Modalities(**{**x.tensors, **change})) for name, change in changes.items()}
+            outputs["unchanged"] = model(x)
+        owned = {id(p) for net in subnets.values() for p in net.parameters()} <= {id(p) for p in model.parameters()}
+        linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
+        return {"type": "Module", "outputs": outputs, "owns_subnets": owned,
+                "last_linear_in": linear[-1].in_features if linear else None,
+                "concatenated": sum(net.out_features for net in subnets.values())}
+
+    probe.__name__ = getattr(fn, "__name__", "late_fusion")
+    return probe
+
+
+@reads_through(_fusion_probe)
+def check_late_fusion(probe: Callable[[], dict]) -> None:
+    """Check ``fn(subnets) -> nn.Module``: given ``{modality: sub-network}`` (each with ``out_features``), a model
+    that reads :class:`teachbind.data.clip.Modalities`, runs every sub-network on its own modality, concatenates
+    their outputs and maps them to one logit per window, ``(N,)`` (Chapter 4)."""
+    seen = _call(probe, "{'sequence': SequenceCNN(), 'structure': DenseNet(101, 16)}")
+    if seen["type"] != "Module":
+        raise ExerciseFailed(f"return an nn.Module, got {seen['type']}")
+    out = seen["outputs"]["unchanged"]
     if tuple(out.shape) != (3,):
         raise ExerciseFailed(f"the model returns shape {tuple(out.shape)} for 3 windows, expected (3,): one logit "
                              f"each (squeeze the last dimension)")
-    names = {id(p) for net in subnets.values() for p in net.parameters()}
-    if not names <= {id(p) for p in model.parameters()}:
+    if not seen["owns_subnets"]:
         raise ExerciseFailed("the sub-networks' parameters are not the model's: register them (nn.ModuleDict), "
                              "or the optimizer will never train them")
-    for name, change in (("structure", {"structure": torch.rand(3, 101)}),
-                         ("sequence", {"sequence": seq.one_hot(["UGCA" * 25 + "U"] * 3, alphabet="RNA")})):
-        changed = Modalities(**{**x.tensors, **change})
-        if torch.allclose(model(changed), out):
+    for name in ("structure", "sequence"):
+        if _close(seen["outputs"][name], out, atol=1e-8):
             raise ExerciseFailed(f"changing the {name} input leaves the output unchanged: feed every sub-network "
                                  f"its own modality")
-    ignored = Modalities(**{**x.tensors, "region": torch.rand(3, 5, 101)})
-    if not torch.allclose(model(ignored), out):
+    if not _close(seen["outputs"]["region"], out, atol=1e-6):
         raise ExerciseFailed("the output depends on 'region', which has no sub-network: read only the modalities "
                              "in `subnets`")
-    total = sum(net.out_features for net in subnets.values())
-    linear = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 1]
-    if not linear or linear[-1].in_features != total:
-        raise ExerciseFailed(f"the last layer should map the {total} concatenated features to 1 logit")
+    if seen["last_linear_in"] != seen["concatenated"]:
+        raise ExerciseFailed(f"the last layer should map the {seen['concatenated']} concatenated features to 1 logit")
     _passed("late_fusion", 4)

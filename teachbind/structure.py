@@ -20,6 +20,8 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -67,7 +69,7 @@ def unpaired_probabilities(seqs: Sequence[str], *, window: int | None = None, pr
 
     Sequences are folded in ``processes`` worker processes (default: every core) in chunks of 2,000. With
     ``cache``, the result is stored under the teachbind cache folder (``$TEACHBIND_CACHE_DIR``) in a file named by
-    the sha256 of the sequences and settings, and read from there the next time.
+    the sha256 of the sequences and settings (when that folder can be written), and read from there the next time.
     """
     seqs = [s.upper().replace("T", "U") for s in seqs]
     bad = next(((i, j, c) for i, s in enumerate(seqs) for j, c in enumerate(s) if c not in "ACGUN"), None)
@@ -85,13 +87,20 @@ def unpaired_probabilities(seqs: Sequence[str], *, window: int | None = None, pr
             results = [p for part in pool.map(_fold_chunk, chunks) for p in part]
     else:
         results = [p for chunk in chunks for p in _fold_chunk(chunk)]
-    if cache:
+    if cache and os.access(_writable_ancestor(file.parent), os.W_OK):
         file.parent.mkdir(parents=True, exist_ok=True)
         partial = file.with_name(f"{file.stem}.{os.getpid()}.tmp.npz")
         np.savez(partial, values=np.concatenate(results) if results else np.zeros(0, np.float32),
                  lengths=np.array([len(s) for s in seqs]))
         os.replace(partial, file)
     return results
+
+
+def _writable_ancestor(folder: Path) -> Path:
+    """``folder``, or its nearest existing ancestor (where creating it would start)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
 
 
 def paired_unpaired(seqs: Sequence[str], length: int, **kwargs) -> torch.Tensor:

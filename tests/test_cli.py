@@ -65,8 +65,9 @@ def test_grade_command_writes_grades_and_feedback(tmp_path):
 def test_grade_names_a_missing_folder_or_reference(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path / "none"), "--out", str(tmp_path / "g.csv")]) == 2
     assert "is not a folder of submissions" in capsys.readouterr().err
-    nbformat.write(tiny_chapter(), tmp_path / "a.ipynb")
-    assert cli.main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv"), "--reference",
+    (tmp_path / "subs").mkdir()
+    nbformat.write(tiny_chapter(), tmp_path / "subs" / "a.ipynb")
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "g.csv"), "--reference",
                      str(tmp_path / "missing.ipynb")]) == 2
     assert "the reference chapter" in capsys.readouterr().err and not (tmp_path / "g.csv").exists()
 
