@@ -35,7 +35,17 @@ class ExerciseFailed(AssertionError):
 def _as_array(value) -> np.ndarray:
     if torch.is_tensor(value):
         value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ExerciseFailed(f"the answer returned {_kind_of(value)}, where numbers (an array or a tensor) were "
+                             f"expected") from None
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, str) and len(value) <= 20:
+        return repr(value)
+    return f"a {value.type_name if isinstance(value, exchange.Opaque) else type(value).__name__}"
 
 
 def _call(fn: Callable, description: str, *args):

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -195,3 +197,60 @@ def test_late_fusion_check_accepts_the_answer_and_explains_mistakes():
 
     with pytest.raises(exercises.ExerciseFailed, match="expected \\(3,\\)"):
         exercises.check_late_fusion(Unsqueezed)
+
+
+class _Fusion(torch.nn.Module):
+    def __init__(self, subnets, register=True, unsqueeze=False):
+        super().__init__()
+        self.subnets = torch.nn.ModuleDict(subnets) if register else dict(subnets)
+        self.out = torch.nn.Linear(sum(n.out_features for n in subnets.values()), 1)
+        self.unsqueeze = unsqueeze
+
+    def forward(self, x):
+        out = self.out(torch.cat([net(x[name]) for name, net in self.subnets.items()], 1))
+        return out if self.unsqueeze else out.squeeze(1)
+
+
+def _letter_shuffle(s, rng):
+    return "".join(rng.permutation(list(s)))
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("check, answer", [
+    (exercises.check_one_hot, lambda s: seq.one_hot(s)),
+    (exercises.check_one_hot, lambda s: seq.one_hot(s).T),
+    (exercises.check_one_hot, _stub),
+    (exercises.check_one_hot, lambda s: "ACGT"),
+    (exercises.check_dinucleotide_shuffle, _letter_shuffle),
+    (exercises.check_dinucleotide_shuffle, lambda s, rng: s),
+    (exercises.check_pwm_scan, lambda s, w: motifs.best_scores(seq.one_hot([s]), w, both_strands=False)[0].item()),
+    (exercises.check_both_strands, lambda score, x: (score(x) + score(x.flip(1, 2))) / 2),
+    (exercises.check_both_strands, lambda score, x: torch.maximum(score(x), score(x.flip(1, 2)))),
+    (exercises.check_late_fusion, _Fusion),
+    (exercises.check_late_fusion, lambda subnets: _Fusion(subnets, register=False)),
+    (exercises.check_late_fusion, lambda subnets: _Fusion(subnets, unsqueeze=True)),
+    (exercises.check_late_fusion, lambda subnets: "not a model"),
+], ids=lambda v: getattr(v, "__name__", "answer"))
+def test_judged_outside_the_check_says_what_it_says_in_the_notebook(check, answer, capsys):
+    """What the grader does, observe in the sandbox and judge outside on the JSON that comes back, gives the very
+    verdict and message of the check called in a notebook."""
+    try:
+        check(answer)
+        direct = (True, capsys.readouterr().out.strip().splitlines()[-1])
+    except exercises.ExerciseFailed as failure:
+        direct = (False, str(failure))
+    observed = json.loads(json.dumps(exercises.observe(check, answer)))
+    assert exercises.judge(check, observed) == direct
+
+
+def test_a_forged_observation_cannot_pass_or_break_the_judge():
+    assert exercises.judge(exercises.check_one_hot, {"answer": "f", "calls": []}) == (
+        False, "the check could not finish: the run recorded 0 results of f, and the check needs more (did the "
+               "kernel stop during the check?)")
+    ok, message = exercises.judge(exercises.check_one_hot, {"answer": "f", "calls": [{"pickle": "gASV"}]})
+    assert not ok and "unexpected 'pickle'" in message
+    assert exercises.judge(exercises.check_one_hot, "✓") == (False, "the run returned no readable result for this "
+                                                                   "check")

@@ -11,11 +11,12 @@ import nbformat
 import numpy as np
 import psutil
 import pytest
+import torch
 
 from conftest import ROOT
 from teachbind import assignments, book, grading
 from teachbind.data import registry
-from teachbind.grading import sandbox
+from teachbind.grading import exchange, sandbox
 
 TINY_SOLUTION_ONE_HOT = '''def my_one_hot(sequence):
     """One-hot (4, L), channels A, C, G, T."""
@@ -406,3 +407,22 @@ def test_the_books_chapters_grade_full_marks_and_their_student_versions_zero(tmp
     assert outcomes["teacher_02_deepbind"].score == (2, 2), outcomes["teacher_02_deepbind"]
     assert outcomes["student"].score == (0, 3)
     assert all("not written yet" in row["feedback"] for row in outcomes["student"].rows)
+
+
+@pytest.mark.parametrize("value", [None, True, 3, -2.5, float("inf"), "ACGT", [1, "a"], (1, 2.0), {"a": [None]},
+                                   np.arange(6, dtype=np.int32).reshape(2, 3), torch.ones(2, 2, dtype=torch.float16)])
+def test_the_exchange_carries_plain_values(value):
+    back = exchange.decode(json.loads(json.dumps(exchange.encode(value))))
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        assert type(back) is type(value) and back.dtype == value.dtype and (back == value).all()
+    else:
+        assert back == value and type(back) is type(value)
+
+
+def test_the_exchange_keeps_only_names_of_other_objects_and_refuses_anything_else():
+    assert repr(exchange.decode(exchange.encode(object()))) == "<a object>"
+    assert isinstance(exchange.decode(exchange.encode(ValueError("no"))), exchange.Raised)
+    for data in ({"array": ["object", [1], "AA==", False]}, {"array": ["float64", [2], "AAAAAAAA8D8=", False]},
+                 {"array": ["float64", [1], "not base64!", False]}, {"pickle": "gASV"}, {"a": 1, "b": 2}):
+        with pytest.raises(exchange.ExchangeError):
+            exchange.decode(data)
