@@ -1,6 +1,12 @@
 """Grade a class: N submissions of one chapter at quick scale, in parallel, and report wall time and peak memory.
 
-Usage: .venv/bin/python scripts/benchmark_grading.py [--chapter 01_sequences] [--n 30] [--jobs 2]
+Usage: .venv/bin/python scripts/benchmark_grading.py [--chapter 01_sequences | PATH.ipynb] [--n 30] [--jobs 2]
+
+To compare with an earlier version of the grader, run this same script with that version's package first on the
+path, side by side (farm-bench pairs the runs):
+
+    farm-bench -n 1 --warmup 0 --timeout 3600 -- sh -c 'exec python scripts/benchmark_grading.py --n 10 >> new.log' \
+        --vs "sh -c 'PYTHONPATH=/path/to/old/checkout exec python scripts/benchmark_grading.py --n 10 >> old.log'"
 
 The class is a third each of: the instructor's notebook (full marks expected), the untouched student version
 (0 points: every stub raises), and the student version with the first exercise solved (its points only). The script
@@ -47,18 +53,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    chapter = next(path for path in book.chapters() if path.stem == args.chapter)
+    chapter = Path(args.chapter) if args.chapter.endswith(".ipynb") else \
+        next(path for path in book.chapters() if path.stem == args.chapter)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "submissions"
         folder.mkdir()
         expected = class_of(chapter, args.n, folder)
         start = time.perf_counter()
-        outcomes = grading.grade(folder, Path(scratch) / "grades.csv", jobs=args.jobs, progress=print)
+        outcomes = grading.grade(folder, Path(scratch) / "grades.csv", reference=chapter, jobs=args.jobs,
+                                 progress=print)
         wall = time.perf_counter() - start
     wrong = {o.student: (o.score, expected[o.student]) for o in outcomes if o.score != expected[o.student]}
     seconds = [o.seconds for o in outcomes]
     peak = max(o.peak_memory for o in outcomes)
-    print(f"chapter {chapter.stem}, {args.n} submissions, {args.jobs} at once, SCALE='quick'")
+    print(f"chapter {chapter.stem}, {args.n} submissions, {args.jobs} at once, SCALE='quick', "
+          f"grader {grading.__file__}")
     print(f"wall time:            {wall:.0f} s ({wall / 60:.1f} min)")
     print(f"per submission:       mean {sum(seconds) / len(seconds):.0f} s, max {max(seconds):.0f} s")
     print(f"peak memory:          {peak / 2**30:.2f} GB for one submission (kernel included), "
