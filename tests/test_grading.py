@@ -4,6 +4,7 @@ import base64
 import csv
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -232,8 +233,10 @@ def batch(tmp_path_factory):
         escaping = _with_cell(escaping, source)
     write("e_escape", escaping)
     alone = {
-        "e_detached": f"import os, subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 4; echo x > {grades}; "
-                      f"touch {marker}'], start_new_session=True)\nif os.fork() == 0:\n    os.setsid()\n"
+        "e_detached": f"import os, subprocess, multiprocessing\nlater = 'sleep 4; echo x > {grades}; touch {marker}'\n"
+                      f"subprocess.Popen(['sh', '-c', later], start_new_session=True)\n"
+                      f"multiprocessing.get_context('spawn').Process(target=os.system, args=(later,)).start()\n"
+                      f"if os.fork() == 0:\n    os.setsid()\n"
                       f"    import time; time.sleep(4)\n    open({str(grades)!r}, 'w').write('x')\n    os._exit(0)",
         "e_disk": "with open('big', 'wb') as f:\n    for _ in range(400):\n        f.write(bytes(2**20))",
         "e_threads": "import threading, time\nwhile True:\n"
@@ -243,8 +246,8 @@ def batch(tmp_path_factory):
         write(name, _with_cell(solved, source))
     # the secrets are put together at run time, so that the spy's own code (in its kernel's history) holds none
     cut = len(str(root)) // 2
-    spy = ("import os\nfound = set()\n"
-           f"secrets = ['ADA-ANSWER-' + 'MARK', 'x[:, ' + 'letters', 's3cr3t-of-' + 'the-grader', "
+    spy = ("import os\nfound, kernels = set(), 0\n"
+           f"secrets = ['ADA-ANSWER-' + 'MARK', 'x[:, ' + 'letters', 's3cr3t-of-' + 'the-grader', 'py' + 'test', "
            f"{str(root)[:cut]!r} + {str(root)[cut:]!r}]\n"
            "import sys\nskip = ('/usr', '/sys', '/dev', '/proc', sys.prefix, sys.base_prefix)\n"
            "for top, dirs, files in os.walk('/'):\n"
@@ -253,6 +256,7 @@ def batch(tmp_path_factory):
            "            text = open(os.path.join(top, f), errors='ignore').read(10**6)\n"
            "        except OSError:\n            continue\n"
            "        found |= {s for s in secrets if s in text}\n"
+           "        kernels += f.startswith('kernel-') and f.endswith('.json')\n"
            "pids = [int(p) for p in os.listdir('/proc') if p.isdigit()]\n"
            "for pid in pids:\n    for part in ('environ', 'cmdline'):\n        try:\n"
            "            text = open(f'/proc/{pid}/{part}', errors='ignore').read()\n"
@@ -261,7 +265,7 @@ def batch(tmp_path_factory):
            "killed = 0\nfor pid in pids:\n"
            "    if pid not in (os.getpid(), os.getppid(), 1):\n        try:\n            os.kill(pid, 9)\n"
            "            killed += 1\n        except OSError:\n            pass\n"
-           "raise RuntimeError(f'SPY found {sorted(found)} killed {killed}')")
+           "raise RuntimeError(f'SPY found {sorted(found)} killed {killed} kernels {kernels}')")
     write("aa_spy", _with_cell(student, spy))
     broken = {"m_chapter_str": {"cells": [], "metadata": {"teachbind": "x"}, "nbformat": 4, "nbformat_minor": 5},
               "m_source_int": {"cells": [{"cell_type": "code", "source": 5}], "metadata": {}},
@@ -346,7 +350,8 @@ def test_nothing_of_a_run_outlives_the_batch(batch):
 
 
 def test_a_run_sees_no_one_elses_files_environment_or_processes(batch):
-    assert "SPY found [] killed 0" in _problems(batch, "aa_spy"), _problems(batch, "aa_spy")
+    seen = re.search(r"SPY found \[\] killed 0 kernels (\d+)", _problems(batch, "aa_spy"))
+    assert seen and int(seen.group(1)) <= 1, _problems(batch, "aa_spy")
     assert batch["outcomes"]["ada"].score == (3, 3), "the classmate graded beside the spy"
 
 
