@@ -250,8 +250,7 @@ def _run(prepared: bytes, scratch: Path, setting: Setting, slot: int, start: flo
     else:
         work = scratch / "work"
         (work / "home").mkdir(parents=True)
-        env = _environment(str(work / "home"), str(work / "run"), limits.threads,
-                           {key: value for key, value in _data_binds().items()})
+        env = _environment(str(work / "home"), str(work / "run"), limits.threads, _data_binds())
         (work / "run").mkdir()
         argv = [sys.executable, "-m", "teachbind.grading.inside", str(setting.warm)]
         cwd, per_user = str(work / "run"), False
