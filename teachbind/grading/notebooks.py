@@ -262,12 +262,11 @@ def answer_cells(reference, chapter: str, submitted: Submitted) -> dict[str, lis
 
 @dataclass(frozen=True)
 class Role:
-    """What a cell of the notebook the grader runs is: ``"setup"`` (the instructor's), ``"answer"`` (the student's
-    cell ``index`` for ``exercise``) or ``"check"`` (``key``)."""
+    """What a cell of the notebook the grader runs is: ``"setup"`` (the instructor's), ``"answer"`` (the student's,
+    for ``exercise``) or ``"check"`` (``key``)."""
 
     kind: str
     exercise: str | None = None
-    index: int | None = None
     key: str | None = None
 
 
@@ -295,15 +294,15 @@ def to_run(reference, checks: list[Check], answers: dict[str, list[tuple[int, st
             continue
         if index in solution_of:
             label, first = solution_of[index]
-            for student_index, source in answers.get(label, []) if first else []:
+            for _, source in answers.get(label, []) if first else []:
                 cells.append(nbformat.v4.new_code_cell(source))
-                roles.append(Role("answer", exercise=label, index=student_index))
+                roles.append(Role("answer", exercise=label))
         elif index in check_at:
             cells.append(nbformat.v4.new_code_cell(observing_source(check_at[index])))
             roles.append(Role("check", exercise=check_at[index].exercise, key=check_at[index].key))
         else:
             cells.append(nbformat.v4.new_code_cell(cell.source))
-            roles.append(Role("setup", index=index))
+            roles.append(Role("setup"))
             if "parameters" in cell.metadata.get("tags", []):
                 cells.append(nbformat.v4.new_code_cell(f"SCALE = {scale!r}"))
                 roles.append(Role("setup"))
