@@ -21,7 +21,8 @@ import torch
 
 from teachbind import seq
 from teachbind.models import DeepBind
-from teachbind.train import fit, pick_device
+from teachbind.predict import pick_device
+from teachbind.train import fit
 
 
 def timed(fn, *args, repeat=3):

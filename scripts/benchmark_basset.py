@@ -12,7 +12,7 @@ at a time (same autocast). The floating-point work of one training step is count
 ``FlopCounterMode``; on CUDA the achieved rate is set beside the GPU's dense bf16 peak (known for H100 and H200, or
 ``--peak-tflops``), and the peak memory of one step is measured at batch 128 and at the largest batch that fits.
 On the CPU, ``fit`` is also timed in two fresh processes, one with glibc's default allocator (freed activation
-buffers go back to the kernel) and one after :func:`teachbind.train.retain_freed_memory`, with each one's kernel
+buffers go back to the kernel) and one after :func:`teachbind.predict.retain_freed_memory`, with each one's kernel
 time and page faults.
 """
 
@@ -30,7 +30,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmark import PerSample
 from teachbind import train
 from teachbind.models import Basset, basset
-from teachbind.train import fit, pick_device
+from teachbind.predict import pick_device
+from teachbind.train import fit
 
 DENSE_BF16_TFLOPS = {"H100 SXM": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.0, "H200": 989.0,
                      "A100": 312.0}

@@ -24,7 +24,7 @@ import torch
 from teachbind import seq
 from teachbind.interpret import gia
 from teachbind.models import ResidualBind
-from teachbind.train import pick_device
+from teachbind.predict import pick_device
 
 
 def synchronize(device):
@@ -50,15 +50,15 @@ def main():
     background = gia.profile_background(probes, args.backgrounds, seed=0)
     kmers = seq.kmers(6, alphabet="RNA")
 
-    gia.kmer_scan(model, background[:10], 6, 17, batch_size=args.batch_size, device=device)
+    gia.kmer_scan(model, background[:10], 6, 17, batch_size=args.batch_size, device=device, alphabet="RNA")
     synchronize(device)
     start = time.perf_counter()
-    scan = gia.kmer_scan(model, background, 6, 17, batch_size=args.batch_size, device=device)
+    scan = gia.kmer_scan(model, background, 6, 17, batch_size=args.batch_size, device=device, alphabet="RNA")
     synchronize(device)
     batched = time.perf_counter() - start
 
     start = time.perf_counter()
-    naive = [float(gia.global_importance(model, background, gia.embedding((k, 17)), batch_size=args.batch_size,
+    naive = [float(gia.global_importance(model, background, gia.embedding((k, 17), alphabet="RNA"), batch_size=args.batch_size,
                                          device=device).mean()) for k in kmers[:args.naive_kmers]]
     synchronize(device)
     one_by_one = (time.perf_counter() - start) * len(kmers) / args.naive_kmers

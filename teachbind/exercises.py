@@ -421,11 +421,11 @@ def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int,
     background = gia.profile_background(grammar.simulate(200, seed=3)[1], 50, seed=4)
 
     def reference(model, x, pattern, position, spacings):
-        placements = {s: gia.embedding((pattern, position), (pattern, position + len(pattern) + s)) for s in spacings}
+        placements = {s: gia.embedding((pattern, position), (pattern, position + len(pattern) + s), alphabet="RNA") for s in spacings}
         return gia.experiment(model, x, placements, device="cpu")["mean"].to_numpy()
 
     def one_copy(model, x, pattern, position):
-        return gia.experiment(model, x, {"one": gia.embedding((pattern, position))}, device="cpu")["mean"].iloc[0]
+        return gia.experiment(model, x, {"one": gia.embedding((pattern, position), alphabet="RNA")}, device="cpu")["mean"].iloc[0]
 
     cases = [(grammar, background, "UGCAUG", 3, [0, 2, 4, 6, 10]), (grammar, background, "UGCAUG", 10, [1, 4, 7])]
     check_function(

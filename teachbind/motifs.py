@@ -19,9 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from teachbind.metrics import auroc_columns
-from teachbind.plot import logo  # noqa: F401  (logos belong to plotting; re-exported for convenience)
 from teachbind.seq import get_alphabet
-from teachbind.train import pick_device
+from teachbind.predict import BATCH_SIZE, pick_device
 
 IUPAC = {
     "A": "A", "C": "C", "G": "G", "T": "T", "U": "T",
@@ -156,21 +155,21 @@ def _scan_batches(x: torch.Tensor, weights: list[np.ndarray], both_strands: bool
 
 
 def scan(x: torch.Tensor, weights: np.ndarray | Sequence[np.ndarray], *, both_strands: bool = True,
-         batch_size: int = 1024, device: str | torch.device = "cpu") -> torch.Tensor:
+         batch_size: int = BATCH_SIZE, device: str | torch.device = "auto") -> torch.Tensor:
     """Score every window of every sequence with one or more weight matrices.
 
     ``x``: one-hot ``(N, 4, L)``; ``weights``: one ``(4, w)`` matrix or a list of them (any widths), usually
     :func:`log_odds`. Returns ``(N, M, L)``: entry ``[n, m, p]`` is the score of motif ``m`` on the window of
     sequence ``n`` starting at ``p``; with ``both_strands``, the larger of that window's forward score and its
     reverse-complement score. Windows that run past the sequence end are ``-inf``. The convolutions run on
-    ``device`` (``"auto"``: see :func:`teachbind.train.pick_device`); the result is on the CPU.
+    ``device`` (``"auto"``: see :func:`teachbind.predict.pick_device`); the result is on the CPU.
     """
     weights, _ = _as_weight_list(weights)
     return torch.cat(list(_scan_batches(x, weights, both_strands, batch_size, device)))
 
 
-def best_scores(x: torch.Tensor, weights, *, both_strands: bool = True, batch_size: int = 1024,
-                device: str | torch.device = "cpu") -> torch.Tensor:
+def best_scores(x: torch.Tensor, weights, *, both_strands: bool = True, batch_size: int = BATCH_SIZE,
+                device: str | torch.device = "auto") -> torch.Tensor:
     """Best window score of each sequence for each motif: :func:`scan` maximised over positions.
 
     Returns ``(N,)`` for one weight matrix, ``(N, M)`` for a list of ``M``.
@@ -315,7 +314,7 @@ def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
 
 def choose_motif(x: torch.Tensor, labels, candidates: Sequence[Motif], *, both_strands: bool = True,
-                 batch_size: int = 1024, device: str | torch.device = "cpu") -> tuple[Motif, np.ndarray]:
+                 batch_size: int = BATCH_SIZE, device: str | torch.device = "auto") -> tuple[Motif, np.ndarray]:
     """The PWM baseline of Chapter 1: the candidate whose best log-odds scan score separates ``labels`` best.
 
     ``x``: one-hot ``(N, 4, L)`` training sequences, ``labels`` ``(N,)``. Returns the chosen motif and every

@@ -157,6 +157,17 @@ def one_hot(seqs: str | Sequence[str], alphabet: str | Alphabet = "DNA", dtype: 
     return x[0] if single else x
 
 
+def check_one_hot(x, where: str, *, channels: int = 4, length: int | None = None) -> None:
+    """The one input check of every model and operation on one-hot sequences: raise a ``ValueError`` naming
+    ``where`` unless ``x`` is a tensor of shape ``(N, channels, L)``, with ``L == length`` when ``length`` is given."""
+    shape = f"(N, {channels}, {'L' if length is None else length})"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{where} expects a tensor of one-hot sequences of shape {shape}, got {type(x).__name__}; "
+                        f"encode strings with teachbind.seq.one_hot")
+    if x.ndim != 3 or x.shape[1] != channels or (length is not None and x.shape[2] != length):
+        raise ValueError(f"{where} expects one-hot sequences of shape {shape}, got {tuple(x.shape)}")
+
+
 def _codes_from_one_hot(x: torch.Tensor) -> np.ndarray:
     x = torch.as_tensor(x).detach().float().cpu()
     if x.ndim != 3 or x.shape[1] != 4:
@@ -209,25 +220,23 @@ def reverse_complement(seqs, alphabet: str | Alphabet = "DNA"):
     return [s.translate(table)[::-1] for s in _as_list(seqs)]
 
 
-def random_strands(x: torch.Tensor, seed: int) -> torch.Tensor:
+def random_strands(x: torch.Tensor, *, seed: int) -> torch.Tensor:
     """Reverse-complement augmentation: one-hot DNA ``(N, 4, L)`` with each sequence independently replaced, with
     probability 0.5, by its :func:`reverse_complement`, the other strand of the same DNA. Returns a new tensor;
     the same ``seed`` picks the same sequences. Introduced in Chapter 3 (``nbs/03_basset.ipynb``)."""
-    if x.ndim != 3:
-        raise ValueError(f"random_strands expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    check_one_hot(x, "random_strands")
     flipped = torch.rand(len(x), generator=torch.Generator().manual_seed(seed)) < 0.5
     out = x.clone()
     out[flipped] = reverse_complement(x[flipped])
     return out
 
 
-def random_shifts(x: torch.Tensor, max_shift: int, seed: int) -> torch.Tensor:
+def random_shifts(x: torch.Tensor, max_shift: int, *, seed: int) -> torch.Tensor:
     """Shift augmentation: one-hot sequences ``(N, 4, L)``, each moved by its own random number of positions
     between ``-max_shift`` and ``max_shift`` (uniform), the positions uncovered at one end filled with zeros and
     those pushed past the other end dropped; ``L`` is kept. Returns a new tensor; the same ``seed`` gives the
     same shifts. Introduced in Chapter 3 (``nbs/03_basset.ipynb``)."""
-    if x.ndim != 3:
-        raise ValueError(f"random_shifts expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    check_one_hot(x, "random_shifts")
     if not 0 <= max_shift < x.shape[-1]:
         raise ValueError(f"max_shift must be between 0 and the length minus one ({x.shape[-1] - 1}), got {max_shift}")
     shifts = torch.randint(-max_shift, max_shift + 1, (len(x),), generator=torch.Generator().manual_seed(seed))
@@ -350,7 +359,7 @@ def _seed_int(seed) -> int:
     return int(seed)
 
 
-def dinucleotide_shuffle(seqs, seed: int | np.random.Generator | None = None, alphabet: str | Alphabet = "DNA"):
+def dinucleotide_shuffle(seqs, *, seed: int | np.random.Generator | None = None, alphabet: str | Alphabet = "DNA"):
     """Shuffle each sequence keeping its exact dinucleotide counts (Altschul & Erickson 1985).
 
     Accepts a string, a list of strings (any lengths) or a one-hot tensor ``(N, 4, L)`` and returns the same

@@ -1,4 +1,4 @@
-"""One readable training loop, shared by every chapter.
+"""One readable training loop, shared by every chapter, and DeepBind's random-search calibration (Chapter 2).
 
 The data sets in this book fit in memory, so :func:`fit` keeps them as tensors on the training device and
 indexes mini-batches directly: no per-sample ``DataLoader``. On CUDA it trains in bfloat16 mixed precision.
@@ -7,8 +7,6 @@ indexes mini-batches directly: no per-sample ``DataLoader``. On CUDA it trains i
 from __future__ import annotations
 
 import copy
-import ctypes
-import functools
 import os
 import random
 import time
@@ -19,21 +17,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from teachbind.seq import reverse_complement
+from teachbind.predict import autocast, pick_device, predict, retain_freed_memory
 
 Tensors = tuple[torch.Tensor, torch.Tensor]
 TrainData = Tensors | Callable[[int], Tensors]
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple's MPS, then the CPU; any other value is passed to ``torch.device``."""
-    if str(device) != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def seed_everything(seed: int) -> None:
@@ -43,57 +30,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-
-
-@functools.cache
-def retain_freed_memory() -> bool:
-    """Ask the C library's allocator (glibc's malloc) to keep freed memory for reuse rather than return it to the
-    operating system; once per process. Returns whether it took effect (glibc only: Linux; elsewhere nothing
-    changes).
-
-    A training step on the CPU allocates and frees activation buffers of tens of MB (Basset: 20 MB for the first
-    layer's output at batch 128). By default glibc returns such blocks to the kernel when they are freed, and the
-    next step faults them in again, page by page (``scripts/benchmark_basset.py`` measures the difference, in two
-    fresh processes). :func:`fit` and :func:`predict` call this on the CPU, and so does
-    :func:`teachbind.interpret.gia.kmer_scan`, whose batches hold thousands of sequences.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    return bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)) and bool(libc.mallopt(M_MMAP_THRESHOLD, 2**30))
-
-
-def _autocast(device: torch.device, amp: bool):
-    enabled = amp and device.type == "cuda"
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
-
-
-@torch.no_grad()
-def predict(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024, device: str | torch.device = "auto",
-            amp: bool = True) -> torch.Tensor:
-    """Model outputs for inputs ``x`` ``(N, ...)``, in evaluation mode, in batches; returned float32 on the CPU."""
-    device = pick_device(device)
-    if device.type == "cpu":
-        retain_freed_memory()
-    model = model.to(device).eval()
-    outputs = []
-    for a in range(0, len(x), batch_size):
-        with _autocast(device, amp):
-            outputs.append(model(x[a:a + batch_size].to(device)).float().cpu())
-    return torch.cat(outputs)
-
-
-def predict_both_strands(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024,
-                         device: str | torch.device = "auto", amp: bool = True) -> torch.Tensor:
-    """The mean of :func:`predict` on one-hot DNA ``x`` ``(N, 4, L)`` and on its reverse complement: a model that
-    read one strand at a time scores both strands of each sequence. Introduced in Chapter 3."""
-    forward = predict(model, x, batch_size=batch_size, device=device, amp=amp)
-    reverse = predict(model, reverse_complement(x), batch_size=batch_size, device=device, amp=amp)
-    return (forward + reverse) / 2
 
 
 def _epoch_data(train: TrainData, epoch: int, device: torch.device) -> Tensors:
@@ -136,7 +72,7 @@ def fit(model: torch.nn.Module, train: TrainData, valid: Tensors | None = None, 
         total = 0.0
         for a in range(0, len(x), batch_size):
             batch = order[a:a + batch_size]
-            with _autocast(device, amp):
+            with autocast(device, amp):
                 loss = loss_fn(model(x[batch]).float(), y[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -186,13 +122,13 @@ def choice(*options) -> Callable[[np.random.Generator], object]:
     return lambda rng: options[int(rng.integers(len(options)))]
 
 
-def sample_hyperparameters(space: Space, n: int, seed: int = 0) -> list[dict]:
+def sample_hyperparameters(space: Space, n: int, *, seed: int = 0) -> list[dict]:
     """Draw ``n`` hyperparameter sets from ``space`` (name → sampler) for a random search (Bergstra & Bengio 2012)."""
     rng = np.random.default_rng(seed)
     return [{name: draw(rng) for name, draw in space.items()} for _ in range(n)]
 
 
-def kfold(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold(n: int, k: int, *, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Split ``range(n)`` at random into ``k`` folds; returns ``k`` pairs (training indices, held-out indices)."""
     if not 2 <= k <= n:
         raise ValueError(f"k-fold cross-validation needs 2 <= k <= n, got k={k}, n={n}")
@@ -208,7 +144,7 @@ def calibrate(score: Callable[[dict, np.ndarray, np.ndarray], float], candidates
     ``n`` and returns a held-out score (higher is better). Every candidate sees the same folds. Returns one row per
     candidate, best first: its parameters, ``fold_<i>`` scores, and their ``mean`` and ``std``.
     """
-    splits = kfold(n, folds, seed)
+    splits = kfold(n, folds, seed=seed)
     rows = []
     for i, params in enumerate(tqdm(candidates, desc="calibration", disable=not progress, leave=False)):
         scores = [score(params, train_index, valid_index) for train_index, valid_index in splits]

@@ -21,7 +21,7 @@ import torch
 from teachbind import interpret, plot, seq
 from teachbind.interpret import gia
 from teachbind.motifs import Motif
-from teachbind.train import predict
+from teachbind.predict import predict
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -36,7 +36,7 @@ def _error(message: str) -> str:
 
 
 def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, alphabet: str = "DNA",
-                          window: tuple[int, int] | None = None, device: str | torch.device = "cpu"):
+                          window: tuple[int, int] | None = None, device: str | torch.device = "auto"):
     """An editable sequence, the model's prediction for it and its mutation map (:func:`teachbind.plot.mutation_map`
     of :func:`teachbind.interpret.ism`), recomputed when the sequence changes; a slider picks the window shown.
 
@@ -67,9 +67,7 @@ def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, alphabet: st
         except ValueError as error:
             status.value = _error(str(error))
             return
-        model.eval()
-        with torch.no_grad():
-            score = float(model(x[None].to(device)).float().cpu()[0])
+        score = float(predict(model, x[None], device=device, amp=False)[0])
         state.update(sequence=candidate, effects=interpret.ism(model, x[None], device=device)[0].numpy())
         worst = np.unravel_index(state["effects"].argmin(), state["effects"].shape)
         letters = seq.get_alphabet(alphabet).letters
@@ -140,8 +138,8 @@ def filter_browser(filters: Sequence[Motif], *, matches: pd.DataFrame | None = N
     return widgets.VBox([title, choice, info, image])
 
 
-def gia_playground(model: torch.nn.Module, background: torch.Tensor, *, pattern: str = "GCUGG",
-                   alphabet: str = "RNA", device: str | torch.device = "cpu"):
+def gia_playground(model: torch.nn.Module, background: torch.Tensor, *, pattern: str = "GCTGG",
+                   alphabet: str = "DNA", device: str | torch.device = "auto"):
     """Type a pattern and choose its position, number of copies and spacing: the global importance of writing
     them into every ``background`` sequence ``(N, 4, L)`` (:func:`teachbind.interpret.gia.experiment`), with its
     95% interval and the distribution of per-sequence effects. A pattern that does not fit or has a bad letter
@@ -155,19 +153,17 @@ def gia_playground(model: torch.nn.Module, background: torch.Tensor, *, pattern:
     copies = widgets.IntSlider(value=1, min=1, max=4, description="copies", continuous_update=False)
     spacing = widgets.IntSlider(value=3, min=0, max=20, description="spacing", continuous_update=False)
     status, image = widgets.HTML(), widgets.Image(format="png")
-    before = predict(model, background, device=device, amp=False).reshape(len(background))
 
     def recompute(_=None) -> None:
         candidate = text.value.strip().upper().replace("T", "U") if alphabet == "RNA" else text.value.strip().upper()
         try:
             seq.validate(candidate, alphabet)
             placements = gia.copies_at(candidate, position.value, copies.value, spacing.value)
-            after = predict(model, gia.embedding(*placements, alphabet=alphabet)(background),
-                                      device=device, amp=False).reshape(len(background))
+            effects = gia.global_importance(model, background, gia.embedding(*placements, alphabet=alphabet),
+                                            device=device).reshape(len(background))
         except ValueError as error:
             status.value = _error(str(error))
             return
-        effects = after - before
         summary = gia.summarize(effects)
         status.value = (f"global importance <b>{summary['mean']:+.3f}</b> (95% interval {summary['low']:+.3f} to "
                         f"{summary['high']:+.3f}) over {len(effects)} background sequences")

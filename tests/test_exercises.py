@@ -125,11 +125,11 @@ def test_spacing_check_accepts_the_answer_and_explains_mistakes():
     from teachbind.interpret import gia
 
     def answer(model, x, pattern, position, spacings, start_to_start=False, against_one=False):
-        before = gia.global_importance(model, x, gia.embedding((pattern, position)), device="cpu").mean()
+        before = gia.global_importance(model, x, gia.embedding((pattern, position), alphabet="RNA"), device="cpu").mean()
         out = []
         for s in spacings:
             second = position + s if start_to_start else position + len(pattern) + s
-            effect = gia.global_importance(model, x, gia.embedding((pattern, position), (pattern, second)),
+            effect = gia.global_importance(model, x, gia.embedding((pattern, position), (pattern, second), alphabet="RNA"),
                                            device="cpu").mean()
             out.append(float(effect - before) if against_one else float(effect))
         return out

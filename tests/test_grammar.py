@@ -52,5 +52,5 @@ def test_simulation_shows_every_term_and_its_scores_follow_the_rule():
 def test_the_rule_is_a_model_so_its_true_global_importance_is_exact():
     grammar = Grammar(gc_penalty=0.0)
     background = seq.one_hot(["A" * 41] * 10, alphabet="RNA")
-    effect = gia.global_importance(grammar, background, gia.embedding(("UGCAUG", 10)), device="cpu")
+    effect = gia.global_importance(grammar, background, gia.embedding(("UGCAUG", 10), alphabet="RNA"), device="cpu")
     assert torch.allclose(effect, torch.ones(10))

@@ -13,7 +13,7 @@ from teachbind.models.ideep import (HIDDEN_UNITS, IDeep, SequenceCNN, fit_ideep,
                                     validation_split)
 from teachbind.models.rbm import RBM, exact_log_likelihood, pretrain_dbn, train_rbm
 from teachbind.metrics import auroc
-from teachbind.train import predict
+from teachbind.predict import predict
 
 PUM2 = "23_PARCLIP_PUM2_hg19"
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -119,3 +120,37 @@ def test_saliency_of_a_linear_model_is_its_weights():
     x = seq.one_hot(["ACGTACGTACGT", "TTTTACGTAAAA", "GGGGCCCCAAAA"])
     grads = interpret.saliency(Linear(), x, batch_size=2, device="cpu")
     assert grads.shape == x.shape and torch.allclose(grads, weights.expand_as(x))
+
+
+def test_target_selects_one_output_of_every_operation_without_a_wrapper():
+    x = seq.one_hot(["ACGTA", "CCCCC", "AAAAC"])
+    model = TwoCellTypes()
+    assert torch.equal(interpret.ism(model, x, target=1, device="cpu"), interpret.ism(model, x, device="cpu")[:, 1])
+    as_probability = interpret.ism(model, x, target=lambda y: torch.sigmoid(y[:, 0]), device="cpu")
+    mutant = x[0].clone()
+    mutant[:, 1] = torch.tensor([1.0, 0, 0, 0])  # C2A opens cell type 0
+    expected = torch.sigmoid(model(mutant[None])[0, 0]) - torch.sigmoid(model(x[:1])[0, 0])
+    assert torch.isclose(as_probability[0, 0, 1], expected, atol=1e-6)
+    grads = interpret.saliency(model, x, target=0, device="cpu")
+    assert torch.equal(grads[:, 0], 4 * x[:, 0]) and torch.equal(grads[:, 1:], torch.zeros(3, 3, 5))
+    influence = interpret.filter_influence(model, x, target=1, device="cpu")
+    assert torch.allclose(influence, interpret.filter_influence(model, x, device="cpu")[:, 1:])
+    with pytest.raises(IndexError, match="target=2"):
+        interpret.ism(model, x, target=2, device="cpu")
+
+
+def test_saliency_leaves_the_model_gradients_alone():
+    model = nn.Sequential(nn.Conv1d(4, 2, 3), nn.Flatten(), nn.LazyLinear(1))
+    x = seq.one_hot(["ACGTACGT", "TTTTACGT"])
+    model(x)
+    interpret.saliency(model, x, device="cpu")
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_every_operation_names_itself_when_the_input_is_not_one_hot():
+    model = TwoCellTypes()
+    for op in (interpret.ism, interpret.saliency, interpret.filter_influence):
+        with pytest.raises(ValueError, match=rf"{op.__name__} expects one-hot sequences of shape \(N, 4, L\)"):
+            op(model, torch.zeros(2, 5, 4), device="cpu")
+    with pytest.raises(TypeError, match="encode strings with teachbind.seq.one_hot"):
+        interpret.ism(model, ["ACGT"], device="cpu")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import random_dna, requires_mirror
-from teachbind import data, motifs, seq
+from teachbind import data, motifs, plot, seq
 
 matplotlib.use("Agg")
 
@@ -116,10 +116,10 @@ def test_tomtom_names_a_noisy_motif(rng):
 
 
 def test_logo_draws_every_column():
-    ax = motifs.logo(motifs.pwm_from_iupac("TGASTCA"), title="AP-1")
+    ax = plot.logo(motifs.pwm_from_iupac("TGASTCA"), title="AP-1")
     assert len(ax.get_xticks()) == 7 and ax.get_ylim() == (0, 2)
     with pytest.raises(ValueError, match="kind"):
-        motifs.logo(np.full((4, 2), .25), kind="height")
+        plot.logo(np.full((4, 2), .25), kind="height")
 
 
 def test_scan_on_the_chosen_device_returns_cpu_scores(rng):

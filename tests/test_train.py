@@ -3,15 +3,15 @@ import pytest
 import torch
 from torch import nn
 
-from teachbind import data, metrics, motifs, seq, train
+from teachbind import data, metrics, motifs, predict, seq, train
 
 
 def test_pick_device():
-    assert train.pick_device("cpu") == torch.device("cpu")
+    assert predict.pick_device("cpu") == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     if not torch.cuda.is_available() and torch.backends.mps.is_available():
         expected = "mps"
-    assert train.pick_device("auto").type == expected
+    assert predict.pick_device("auto").type == expected
 
 
 def _scanner():
@@ -38,14 +38,14 @@ def test_fit_learns_a_planted_motif(seeded, record_property):
     model, history = _fit(seeded, max_epochs=5, metric=metrics.auroc, metric_name="auroc")
     assert list(history.columns) == ["epoch", "train_loss", "learning_rate", "valid_loss", "valid_auroc", "seconds"]
     x, y = _planted(300, 2)
-    record_property("test_auroc", metrics.auroc(y, train.predict(model, x, device="cpu")))
-    assert metrics.auroc(y, train.predict(model, x, device="cpu")) > 0.95
+    record_property("test_auroc", metrics.auroc(y, predict.predict(model, x, device="cpu")))
+    assert metrics.auroc(y, predict.predict(model, x, device="cpu")) > 0.95
 
 
 def test_fit_keeps_the_best_epoch_and_stops_early():
     model, history = _fit(0, max_epochs=15, lr=0.2, patience=3)
     x, y = _planted(200, 1)
-    final = float(nn.BCEWithLogitsLoss()(train.predict(model, x, device="cpu"), y))
+    final = float(nn.BCEWithLogitsLoss()(predict.predict(model, x, device="cpu"), y))
     assert final == pytest.approx(history["valid_loss"].min(), rel=1e-5)
     frozen, history = _fit(0, max_epochs=15, lr=0.0, patience=2)
     assert len(history) == 3, "no improvement after the first epoch: stop after `patience` more"
@@ -128,10 +128,10 @@ def test_predict_both_strands_averages_a_sequence_and_its_reverse_complement():
             return x[:, 0, :2].sum(-1, keepdim=True)  # A's in the first two positions
 
     x = seq.one_hot(["AACC", "GGTT"])
-    assert train.predict(CountA(), x, device="cpu").flatten().tolist() == [2.0, 0.0]
-    assert train.predict_both_strands(CountA(), x, device="cpu").flatten().tolist() == [1.0, 1.0]
+    assert predict.predict(CountA(), x, device="cpu").flatten().tolist() == [2.0, 0.0]
+    assert predict.predict_both_strands(CountA(), x, device="cpu").flatten().tolist() == [1.0, 1.0]
 
 
 def test_retain_freed_memory_takes_effect_on_linux():
     import sys
-    assert train.retain_freed_memory() == sys.platform.startswith("linux")
+    assert predict.retain_freed_memory() == sys.platform.startswith("linux")

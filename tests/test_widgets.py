@@ -64,7 +64,7 @@ def test_gia_playground_counts_the_copies_it_writes_and_names_what_does_not_fit(
     from teachbind import seq
 
     background = seq.one_hot(["AAAAAAAAAAAAAAAAAAAA"] * 8, alphabet="RNA")
-    playground = widgets.gia_playground(Likes(), background, pattern="GCU")
+    playground = widgets.gia_playground(Likes(), background, pattern="GCU", alphabet="RNA")
     _, text, position, copies, spacing, status, image = playground.children
     assert "global importance <b>+1.000</b>" in status.value and bytes(image.value).startswith(PNG)
     position.value, copies.value, spacing.value = 2, 3, 1

@@ -1,9 +1,13 @@
 """What a trained model learned: in-silico mutagenesis (Chapter 2, ``nbs/02_deepbind.ipynb``), the loss and
 gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``), and saliency (Chapter 5).
 
-Operations share one calling shape, ``op(model, x, *, batch_size, device)``, with one-hot ``x`` of shape
-``(N, 4, L)`` and tensors returned on the CPU. Global Importance Analysis, for ResidualBind (Chapter 5), is
-:mod:`teachbind.interpret.gia`.
+Operations share one calling shape, ``op(model, x, *, target=None, batch_size=1024, device="auto", ...)``, the
+shape of :func:`teachbind.predict.predict` on which they are built: one-hot ``x`` of shape ``(N, 4, L)``;
+``target`` picks the output to explain (``None``: all of them; a task index; or a function of the outputs, see
+:data:`teachbind.predict.Target`), so a multi-task model needs no wrapper; ``batch_size`` sequences per forward
+pass (:data:`teachbind.predict.BATCH_SIZE`); ``device="auto"`` runs on a GPU when there is one
+(:func:`teachbind.predict.pick_device`); results are float32 tensors on the CPU. Global Importance Analysis, for
+ResidualBind (Chapter 5), is :mod:`teachbind.interpret.gia`, built the same way.
 """
 
 from __future__ import annotations
@@ -11,54 +15,51 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from teachbind.seq import get_alphabet
-from teachbind.train import pick_device, predict
+from teachbind.predict import BATCH_SIZE, Target, predict, prepare, select
+from teachbind.seq import check_one_hot, get_alphabet
 
 
-def saliency(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024,
+def saliency(model: torch.nn.Module, x: torch.Tensor, *, target: Target = None, batch_size: int = BATCH_SIZE,
              device: str | torch.device = "auto") -> torch.Tensor:
-    """Gradient of a single-output model's prediction with respect to the one-hot input ``x`` ``(N, 4, L)``,
-    ``(N, 4, L)`` (Simonyan et al. 2014). The gradient at the letter present is a first-order guess of how much
-    that letter matters; unlike :func:`ism` it costs one backward pass, and it is local: it cannot see effects
-    that need several letters to change together."""
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"saliency expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
-    device = pick_device(device)
-    model = model.to(device).eval()
+    """Gradient of the model's output with respect to the one-hot input ``x`` ``(N, 4, L)``: ``(N, 4, L)``
+    (Simonyan et al. 2014). ``target`` picks the output (a model with several is differentiated through the sum
+    of those ``target`` selects). The gradient at the letter present is a first-order guess of how much that
+    letter matters; unlike :func:`ism` it costs one backward pass, and it is local: it cannot see effects that
+    need several letters to change together. The model's own gradients are left untouched."""
+    check_one_hot(x, "saliency")
+    device = prepare(model, device)
     grads = []
     for start in range(0, len(x), batch_size):
         batch = x[start:start + batch_size].to(device).float().requires_grad_(True)
-        model(batch).sum().backward()
-        grads.append(batch.grad.detach().cpu())
+        grads.append(torch.autograd.grad(select(model(batch), target).sum(), batch)[0].cpu())
     return torch.cat(grads)
 
 
-def ism(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = 1024, device: str | torch.device = "auto"
-        ) -> torch.Tensor:
+def ism(model: torch.nn.Module, x: torch.Tensor, *, target: Target = None, batch_size: int = BATCH_SIZE,
+        device: str | torch.device = "auto") -> torch.Tensor:
     """In-silico saturation mutagenesis: the change in the model's output for every single substitution.
 
-    ``x``: one-hot ``(N, 4, L)``; the model maps ``(B, 4, L)`` to ``(B,)`` or, with several outputs (Basset's
-    cell types), to ``(B, T)``. Returns ``(N, 4, L)``, or ``(N, T, 4, L)`` for ``T`` outputs: entry ``[n, b, i]``
-    (``[n, t, b, i]``) is ``model(x_n with letter b at position i) - model(x_n)``, so the wild-type letter's entry
-    is 0. This is the data of DeepBind's mutation maps (Alipanahi et al. 2015) and of Basset's in-silico
-    saturation mutagenesis (Kelley et al. 2016).
+    ``x``: one-hot ``(N, 4, L)``; the model's output that ``target`` selects is ``(B,)`` or, with several outputs
+    (Basset's cell types), ``(B, T)``. Returns ``(N, 4, L)``, or ``(N, T, 4, L)`` for ``T`` outputs: entry
+    ``[n, b, i]`` (``[n, t, b, i]``) is ``model(x_n with letter b at position i) - model(x_n)``, so the wild-type
+    letter's entry is 0 (and is not computed). Mutants of several sequences share a forward pass. This is the data
+    of DeepBind's mutation maps (Alipanahi et al. 2015) and of Basset's in-silico saturation mutagenesis
+    (Kelley et al. 2016).
     """
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"ism expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    check_one_hot(x, "ism")
     n, _, length = x.shape
-    reference = predict(model, x, batch_size=batch_size, device=device, amp=False)
-    outputs = reference.shape[1:]
-    effects = torch.empty(n, *outputs, 4, length)
+    options = dict(target=target, batch_size=batch_size, device=device, amp=False)
+    reference = predict(model, x, **options)
+    effects = torch.zeros(n, *reference.shape[1:], 4, length)
     letters = torch.eye(4, dtype=x.dtype)
-    for i in range(n):
-        mutants = x[i].repeat(4 * length, 1, 1)
-        positions = torch.arange(length).repeat_interleave(4)
-        mutants[torch.arange(4 * length), :, positions] = letters.repeat(length, 1)
-        scores = predict(model, mutants, batch_size=batch_size, device=device, amp=False)
-        scores = scores.view(length, 4, *outputs).movedim((0, 1), (-1, -2))
-        effects[i] = scores - reference[i].view(*outputs, 1, 1)
-    wild_type = (x == 1).view(n, *(1,) * len(outputs), 4, length).expand_as(effects)
-    effects[wild_type] = 0.0
+    per_pass = max(1, batch_size // (3 * length))
+    for start in range(0, n, per_pass):
+        chunk = x[start:start + per_pass]
+        rows, bases, positions = torch.nonzero(chunk != 1, as_tuple=True)
+        mutants = chunk[rows]
+        mutants[torch.arange(len(rows)), :, positions] = letters[bases]
+        scores = predict(model, mutants, **options)
+        effects[start + rows, ..., bases, positions] = scores - reference[start + rows]
     return effects
 
 
@@ -79,13 +80,14 @@ def loss_gain(effects: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (-effects.amin(dim=-2)).clamp(min=0), effects.amax(dim=-2).clamp(min=0)
 
 
-def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, layer: torch.nn.Module | None = None,
-                     signed: bool = False, batch_size: int = 256, device: str | torch.device = "auto"
-                     ) -> torch.Tensor:
+def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, target: Target = None,
+                     batch_size: int = BATCH_SIZE, device: str | torch.device = "auto",
+                     layer: torch.nn.Module | None = None, signed: bool = False) -> torch.Tensor:
     """The influence of each filter on each output, measured as Basset did: replace the filter's output with
     its mean activation and see how the predictions change.
 
-    ``x``: one-hot ``(N, 4, L)``; the model maps it to ``(N, T)`` logits, read as probabilities through a sigmoid.
+    ``x``: one-hot ``(N, 4, L)``; the model maps it to ``(N, T)`` logits (``(N,)`` for one output; ``target``
+    selects among them), read as probabilities through a sigmoid.
     ``layer``: the module whose output ``(N, F, L')`` holds the filter activations (default: ``model.conv[0][2]``,
     the ReLU of Basset's first block). A filter's mean activation is taken over all sequences of ``x`` and all
     positions. Returns ``(F, T)``: the mean over sequences of the squared change ``(p(x) - p(x with filter f
@@ -94,9 +96,9 @@ def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, layer: torch.nn
     raises the predictions of the many sequences without the motif and lowers those with it, so the signed mean
     can be small even for a filter that matters).
     """
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"filter_influence expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    check_one_hot(x, "filter_influence")
     layer = layer if layer is not None else model.conv[0][2]
+    options = dict(target=target, batch_size=batch_size, device=device, amp=False)
     sums = []
 
     def record_mean(module, inputs, output):
@@ -104,7 +106,7 @@ def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, layer: torch.nn
 
     handle = layer.register_forward_hook(record_mean)
     try:
-        reference = torch.sigmoid(predict(model, x, batch_size=batch_size, device=device, amp=False))
+        reference = torch.sigmoid(predict(model, x, **options)).reshape(len(x), -1)
     finally:
         handle.remove()
     means = sum(s for s, _ in sums) / sum(n for _, n in sums)
@@ -117,7 +119,7 @@ def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, layer: torch.nn
 
         handle = layer.register_forward_hook(nullify)
         try:
-            nullified = torch.sigmoid(predict(model, x, batch_size=batch_size, device=device, amp=False))
+            nullified = torch.sigmoid(predict(model, x, **options)).reshape(len(x), -1)
         finally:
             handle.remove()
         delta = reference - nullified

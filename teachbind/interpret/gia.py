@@ -12,12 +12,12 @@ An experiment is three pieces, each a plain function:
   letter or dinucleotide counts);
 - an intervention, a function ``(N, 4, L) -> (N, 4, L)``: :func:`embedding` writes patterns at positions (one
   motif, copies (:func:`copies_at`), a motif with its flanks, a hairpin), or write one by hand;
-- :func:`global_importance` (``(model, background, intervention, *, batch_size, device)``), which returns every
-  sequence's effect, and :func:`summarize`, which gives their mean and its confidence interval.
+- :func:`global_importance` (``(model, background, intervention, *, target, batch_size, device)``, the calling
+  shape of every operation on a model, :mod:`teachbind.predict`), which returns every sequence's effect, and
+  :func:`summarize`, which gives their mean and its confidence interval.
 
-:func:`experiment` runs many named interventions on one background and returns one row each, which is all most
-experiments need; :func:`kmer_scan` is the one experiment too large for that (every k-mer at one position) and
-batches it directly.
+Every experiment is :func:`global_importance`: :func:`experiment` runs many named interventions on one background
+and returns one summary row each, and :func:`kmer_scan` is the experiment with one intervention per k-mer.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import torch
 from scipy import stats
 
 from teachbind import seq
-from teachbind.train import pick_device, predict, retain_freed_memory
+from teachbind.predict import BATCH_SIZE, Target, predict
 
 Intervention = Callable[[torch.Tensor], torch.Tensor]
 
@@ -42,8 +42,7 @@ def profile_background(x: torch.Tensor, n: int, *, seed: int) -> torch.Tensor:
     Positions where some sequences of ``x`` hold no letter (the zero padding of short RNAcompete probes) stay empty
     in the same proportion, so the background keeps the real sequences' length distribution.
     """
-    if x.ndim != 3 or x.shape[1] != 4:
-        raise ValueError(f"profile_background expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+    seq.check_one_hot(x, "profile_background")
     frequencies = x.float().mean(dim=0)
     empty = (1 - frequencies.sum(dim=0)).clamp(min=0)
     choices = torch.cat([frequencies, empty[None]]).T
@@ -51,7 +50,7 @@ def profile_background(x: torch.Tensor, n: int, *, seed: int) -> torch.Tensor:
     return torch.nn.functional.one_hot(letters, 5)[..., :4].permute(0, 2, 1).float()
 
 
-def shuffled_background(seqs: list[str], *, kind: str = "dinucleotide", seed: int, alphabet: str = "RNA"
+def shuffled_background(seqs: list[str], *, kind: str = "dinucleotide", seed: int, alphabet: str = "DNA"
                         ) -> torch.Tensor:
     """One-hot ``(N, 4, L)`` shuffles of the equal-length sequences ``seqs``: ``kind="dinucleotide"`` keeps each
     sequence's dinucleotide counts (:func:`teachbind.seq.dinucleotide_shuffle`), ``"mononucleotide"`` only its
@@ -66,7 +65,7 @@ def shuffled_background(seqs: list[str], *, kind: str = "dinucleotide", seed: in
     return seq.one_hot(shuffled, alphabet=alphabet)
 
 
-def embed(x: torch.Tensor, pattern: str, position: int, alphabet: str = "RNA") -> torch.Tensor:
+def embed(x: torch.Tensor, pattern: str, position: int, *, alphabet: str = "DNA") -> torch.Tensor:
     """A copy of one-hot ``x`` ``(N, 4, L)`` with ``pattern`` written over positions ``[position, position + k)``
     of every sequence (``N`` in the pattern writes 0.25 in every channel)."""
     k = len(pattern)
@@ -77,7 +76,7 @@ def embed(x: torch.Tensor, pattern: str, position: int, alphabet: str = "RNA") -
     return out
 
 
-def embedding(*placements: tuple[str, int], alphabet: str = "RNA") -> Intervention:
+def embedding(*placements: tuple[str, int], alphabet: str = "DNA") -> Intervention:
     """The intervention that writes each ``(pattern, position)`` of ``placements`` into every sequence, in order
     (a later pattern overwrites an earlier one where they overlap): ``embedding(("UGCAUG", 10), ("UGCAUG", 22))``
     places two copies 6 nt apart."""
@@ -86,7 +85,7 @@ def embedding(*placements: tuple[str, int], alphabet: str = "RNA") -> Interventi
 
     def intervene(x: torch.Tensor) -> torch.Tensor:
         for pattern, position in placements:
-            x = embed(x, pattern, position, alphabet)
+            x = embed(x, pattern, position, alphabet=alphabet)
         return x
 
     return intervene
@@ -98,7 +97,7 @@ def copies_at(pattern: str, position: int, copies: int, spacing: int) -> list[tu
     return [(pattern, position + i * (len(pattern) + spacing)) for i in range(copies)]
 
 
-def single_mutants(pattern: str, alphabet: str = "RNA") -> list[str]:
+def single_mutants(pattern: str, *, alphabet: str = "DNA") -> list[str]:
     """The ``3 * len(pattern)`` patterns that differ from ``pattern`` at exactly one position, position by position
     in alphabet order."""
     letters = seq.get_alphabet(alphabet).letters
@@ -106,16 +105,35 @@ def single_mutants(pattern: str, alphabet: str = "RNA") -> list[str]:
             if letter != pattern[i]]
 
 
-def global_importance(model: torch.nn.Module, background: torch.Tensor, intervention: Intervention, *,
-                      batch_size: int = 1024, device: str | torch.device = "auto") -> torch.Tensor:
+def global_importance(model: torch.nn.Module, background: torch.Tensor,
+                      intervention: Intervention | dict[str, Intervention], *, target: Target = None,
+                      batch_size: int = BATCH_SIZE, device: str | torch.device = "auto"
+                      ) -> torch.Tensor | dict[str, torch.Tensor]:
     """Each background sequence's effect ``model(intervention(background)) - model(background)``: ``(N,)``, or
-    ``(N, T)`` for a model with ``T`` outputs. Its mean over sequences is the global importance."""
-    before = predict(model, background, batch_size=batch_size, device=device, amp=False)
-    after = predict(model, intervention(background), batch_size=batch_size, device=device, amp=False)
-    if after.shape != before.shape:
-        raise ValueError(f"the intervention changed the batch: {tuple(background.shape)} -> {tuple(after.shape)}")
-    effects = after - before
-    return effects.squeeze(-1) if effects.ndim == 2 and effects.shape[1] == 1 else effects
+    ``(N, T)`` for a model with ``T`` outputs (``target`` selects among them; a trailing output axis of size 1 is
+    dropped). Its mean over sequences is the global importance.
+
+    ``intervention`` may be a dict of named interventions: the background is then predicted once, the intervened
+    copies of several interventions share a forward pass of about ``batch_size`` sequences, and the result is a
+    dict of effects with the same keys, in the same order.
+    """
+    seq.check_one_hot(background, "global_importance")
+    named = intervention if isinstance(intervention, dict) else {"": intervention}
+    options = dict(target=target, batch_size=batch_size, device=device, amp=False)
+    before = predict(model, background, **options)
+    names, n = list(named), len(background)
+    per_pass = max(1, batch_size // n)
+    effects = {}
+    for start in range(0, len(names), per_pass):
+        group = names[start:start + per_pass]
+        after = [named[name](background) for name in group]
+        if any(a.shape != background.shape for a in after):
+            changed = next(a for a in after if a.shape != background.shape)
+            raise ValueError(f"the intervention changed the batch: {tuple(background.shape)} -> {tuple(changed.shape)}")
+        for name, scores in zip(group, predict(model, torch.cat(after), **options).split(n)):
+            change = scores - before
+            effects[name] = change.squeeze(-1) if change.ndim == 2 and change.shape[1] == 1 else change
+    return effects if isinstance(intervention, dict) else effects[""]
 
 
 def summarize(effects: torch.Tensor, confidence: float = 0.95) -> pd.Series:
@@ -128,39 +146,29 @@ def summarize(effects: torch.Tensor, confidence: float = 0.95) -> pd.Series:
 
 
 def experiment(model: torch.nn.Module, background: torch.Tensor, interventions: dict[str, Intervention], *,
-               batch_size: int = 1024, device: str | torch.device = "auto", confidence: float = 0.95
-               ) -> pd.DataFrame:
-    """One row per named intervention, in order: the :func:`summarize` of a single-output model's effects on
-    ``background`` ``(N, 4, L)`` (columns ``mean``, ``low``, ``high``, ``n``). The background is predicted once."""
-    before = predict(model, background, batch_size=batch_size, device=device, amp=False).reshape(len(background))
-    rows = {}
-    for name, intervention in interventions.items():
-        after = predict(model, intervention(background), batch_size=batch_size, device=device, amp=False)
-        rows[name] = summarize(after.reshape(len(background)) - before, confidence)
+               target: Target = None, batch_size: int = BATCH_SIZE, device: str | torch.device = "auto",
+               confidence: float = 0.95) -> pd.DataFrame:
+    """One row per named intervention, in order: the :func:`summarize` of the effects on ``background``
+    ``(N, 4, L)`` that :func:`global_importance` measures (columns ``mean``, ``low``, ``high``, ``n``) for a
+    single-output model, or for the one output ``target`` selects."""
+    effects = global_importance(model, background, interventions, target=target, batch_size=batch_size,
+                                device=device)
+    rows = {name: summarize(change.reshape(len(background)), confidence) for name, change in effects.items()}
     return pd.DataFrame(rows).T.astype({"n": int})
 
 
-def kmer_scan(model: torch.nn.Module, background: torch.Tensor, k: int, position: int, *, alphabet: str = "RNA",
-              batch_size: int = 4096, device: str | torch.device = "auto") -> pd.Series:
+def kmer_scan(model: torch.nn.Module, background: torch.Tensor, k: int, position: int, *, target: Target = None,
+              batch_size: int = BATCH_SIZE, device: str | torch.device = "auto", alphabet: str = "DNA"
+              ) -> pd.Series:
     """Global importance of every one of the ``4**k`` k-mers written at ``position`` of every background
-    sequence ``(N, 4, L)``: a Series indexed by k-mer (alphabet order), in the model's output units. The
-    ``4**k * N`` sequences are built on ``device`` a chunk of k-mers at a time and scored in batches of about
-    ``batch_size``; the whole scan never sits in memory at once."""
+    sequence ``(N, 4, L)``: a Series indexed by k-mer (alphabet order), in the model's output units (one output,
+    or the one ``target`` selects). It is :func:`global_importance` with one :func:`embedding` per k-mer; the
+    ``4**k * N`` sequences are built and scored about ``batch_size`` at a time, never all at once."""
     if position < 0 or position + k > background.shape[-1]:
         raise ValueError(f"a {k}-mer at position {position} does not fit in {background.shape[-1]} positions")
-    device = pick_device(device)
-    if device.type == "cpu":
-        retain_freed_memory()
-    model = model.to(device).eval()
     names = seq.kmers(k, alphabet=alphabet)
-    patterns = seq.one_hot(names, alphabet=alphabet).to(device)
-    x = background.to(device).float()
-    chunk = max(1, batch_size // len(x))
-    means = []
-    with torch.inference_mode():
-        base = model(x).float().reshape(len(x)).mean()
-        for start in range(0, len(names), chunk):
-            block = x.repeat(min(chunk, len(names) - start), 1, 1)
-            block[:, :, position:position + k] = patterns[start:start + chunk].repeat_interleave(len(x), dim=0)
-            means.append(model(block).float().reshape(-1, len(x)).mean(1) - base)
-    return pd.Series(torch.cat(means).cpu().numpy(), index=names, name=f"global importance at {position}")
+    interventions = {name: embedding((name, position), alphabet=alphabet) for name in names}
+    effects = global_importance(model, background, interventions, target=target, batch_size=batch_size,
+                                device=device)
+    means = [float(effects[name].reshape(len(background)).double().mean()) for name in names]
+    return pd.Series(means, index=names, name=f"global importance at {position}", dtype=np.float32)

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from teachbind.seq import check_one_hot
+
 PADDINGS = ("same", "valid")
 
 
@@ -94,9 +96,7 @@ class Basset(nn.Module):
         return self.conv[0][:3](x.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != 4 or x.shape[2] != self.length:
-            raise ValueError(f"Basset was built for one-hot sequences of shape (N, 4, {self.length}), "
-                             f"got {tuple(x.shape)}")
+        check_one_hot(x, "Basset", length=self.length)
         features = self.conv(x.float()).flatten(1)
         return self.output(self.dense(features))
 

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from teachbind.metrics import auroc, pearson
+from teachbind.seq import check_one_hot
 from teachbind.train import choice, fit, loguniform, seed_everything, uniform
 
 POOLINGS = ("max", "maxavg")
@@ -86,8 +87,7 @@ class DeepBind(nn.Module):
         return self.output(self.dropout(pooled)).squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != 4:
-            raise ValueError(f"DeepBind expects one-hot sequences of shape (N, 4, L), got {tuple(x.shape)}")
+        check_one_hot(x, "DeepBind")
         score = self.strand_score(x)
         if self.both_strands:
             score = torch.maximum(score, self.strand_score(x.flip(1, 2)))

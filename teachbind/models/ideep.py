@@ -26,7 +26,9 @@ from teachbind.metrics import auroc
 from teachbind.models.rbm import pretrain_dbn
 from teachbind.motifs import Motif, motifs_from_activations
 from teachbind.structure import unpaired_probabilities
-from teachbind.train import fit, pick_device, predict, seed_everything
+from teachbind.predict import BATCH_SIZE, pick_device, predict, prepare
+from teachbind.seq import check_one_hot
+from teachbind.train import fit, seed_everything
 
 HIDDEN_UNITS = {"region": 256, "cobinding": 768, "structure": 128, "motif": 128}
 """Hidden units of each dense sub-network (iDeep's released code)."""
@@ -252,7 +254,7 @@ class ExperimentResult:
     filter_sites: np.ndarray
 
 
-def validation_split(labels: np.ndarray, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(labels: np.ndarray, fraction: float = 0.2, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(train, valid)`` holding out ``fraction`` of each class (iDeep's 4,000 / 1,000 of 5,000)."""
     rng = np.random.default_rng(seed)
     valid = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:round(fraction * np.sum(labels == c))]
@@ -260,14 +262,16 @@ def validation_split(labels: np.ndarray, fraction: float = 0.2, seed: int = 0) -
     return np.setdiff1d(np.arange(len(labels)), valid), np.sort(valid)
 
 
-def sequence_filters(model: IDeep, x: torch.Tensor, *, threshold: float = 0.5, device: str | torch.device = "cpu"
-                     ) -> list[Motif]:
+def sequence_filters(model: IDeep, x: torch.Tensor, *, batch_size: int = BATCH_SIZE,
+                     device: str | torch.device = "auto", threshold: float = 0.5) -> list[Motif]:
     """iDeep's motif mining: each sequence filter becomes a PWM aligned from the windows of ``x`` (one-hot
     ``(N, 4, L)``) where it fires above ``threshold`` times its highest activation (every such window, as the
     released code's ``get_motif`` does). Returns :class:`teachbind.motifs.Motif` objects (RNA alphabet)."""
-    cnn = model.subnets["sequence"].to(device).eval()
+    check_one_hot(x, "sequence_filters")
+    cnn = model.subnets["sequence"]
+    device = prepare(cnn, device)
     with torch.no_grad():
-        activations = torch.cat([cnn.activations(b.to(device)).cpu() for b in x.split(1000)])
+        activations = torch.cat([cnn.activations(b.to(device)).cpu() for b in x.split(batch_size)])
     return motifs_from_activations(cnn.pad(x), activations, cnn.filter_width, threshold=threshold, windows="all",
                                    alphabet="RNA")
 

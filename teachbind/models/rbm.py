@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from teachbind.predict import pick_device
+
 VISIBLE = ("bernoulli", "gaussian")
 
 
@@ -74,7 +76,7 @@ class RBM(nn.Module):
 
 def train_rbm(rbm: RBM, v: torch.Tensor, *, epochs: int = 5, batch_size: int = 100, learning_rate: float | None = None,
               momentum: float = 0.5, weight_decay: float = 2e-4, k: int = 1, seed: int = 0,
-              device: str | torch.device = "cpu") -> pd.DataFrame:
+              device: str | torch.device = "auto") -> pd.DataFrame:
     """Train ``rbm`` in place on ``v`` ``(N, visible)`` by CD-k with momentum and L2 weight decay, ``epochs``
     passes in random order. ``learning_rate`` defaults to 0.05 for Bernoulli and 0.005 for Gaussian visible
     units (which need a smaller one; Hinton 2012). Returns one row per epoch: ``epoch`` and
@@ -84,6 +86,7 @@ def train_rbm(rbm: RBM, v: torch.Tensor, *, epochs: int = 5, batch_size: int = 1
         raise ValueError(f"the RBM has {rbm.weight.shape[1]} visible units; got inputs of shape {tuple(v.shape)}")
     if learning_rate is None:
         learning_rate = 0.05 if rbm.visible_type == "bernoulli" else 0.005
+    device = pick_device(device)
     rbm.to(device)
     v = v.to(device).float()
     generator = torch.Generator(device=v.device).manual_seed(seed)
@@ -105,7 +108,7 @@ def train_rbm(rbm: RBM, v: torch.Tensor, *, epochs: int = 5, batch_size: int = 1
 
 
 def pretrain_dbn(layers: list[nn.Linear], v: torch.Tensor, *, visible_type: str = "bernoulli", epochs: int = 5,
-                 batch_size: int = 100, seed: int = 0, device: str | torch.device = "cpu") -> pd.DataFrame:
+                 batch_size: int = 100, seed: int = 0, device: str | torch.device = "auto") -> pd.DataFrame:
     """Greedy layer-wise pretraining of a deep belief network (Hinton, Osindero & Teh 2006): an RBM for the
     first layer on the inputs ``v`` ``(N, in_features)`` (visible units of ``visible_type``), then a Bernoulli
     RBM for each next layer on the hidden probabilities of the one below. Each trained RBM's weights and hidden

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from teachbind import metrics
+from teachbind.seq import check_one_hot
 from teachbind.train import fit, seed_everything
 
 
@@ -83,9 +84,7 @@ class ResidualBind(nn.Module):
         return self.first[0].kernel_size[0] + self.block.receptive_field_growth()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 3 or x.shape[1] != self.channels or x.shape[2] != self.length:
-            raise ValueError(f"ResidualBind was built for inputs of shape (N, {self.channels}, {self.length}), "
-                             f"got {tuple(x.shape)}")
+        check_one_hot(x, "ResidualBind", channels=self.channels, length=self.length)
         features = self.pool(self.block(self.first(x.float())))
         return self.output(self.dense(features.flatten(1)))
 
