@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from teachbind import assignments, book, grading
+from teachbind.course import assignments, book, grading
 
 
 def class_of(chapter: Path, n: int, folder: Path) -> dict[str, tuple[int, int]]:

@@ -88,7 +88,7 @@ def test_properties(seed: int) -> dict[str, float]:
 
 def chapter_numbers(seed: int, out: Path, chapters: list[str]) -> dict[str, float]:
     """What the chapter tests assert on, for one seed; a chapter that stops with an error counts as ``failed``."""
-    from teachbind import book
+    from teachbind.course import book
 
     found = {}
     for chapter in chapters:

@@ -16,7 +16,8 @@ import pytest
 import conftest
 from browser import Browser, chromium_path
 from conftest import ROOT
-from teachbind import book, data
+from teachbind import data
+from teachbind.course import book
 
 OUT = ROOT / "_build" / "test"
 CHAPTERS = book.chapters()

@@ -9,14 +9,14 @@ import nbformat
 import pytest
 
 from conftest import requires_mirror
-from teachbind import assignments, cli
+from teachbind.course import assignments, cli
 from test_grading import tiny_chapter
 
 SMALL = "basset_metadata/targets.txt"
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "teachbind.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "teachbind.course.cli", *args], capture_output=True, text=True, env=env)
 
 
 @pytest.mark.parametrize("command", [[], ["assignments"], ["grade"], ["data"]])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from teachbind import exercises, motifs, seq
+from teachbind import motifs, seq
+from teachbind.course import exercises
 
 
 def test_reference_answers_pass(capsys):

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from conftest import ROOT
-from teachbind import assignments, book, grading
+from teachbind.course import assignments, book, grading
 from teachbind.data import registry
-from teachbind.grading import exchange, sandbox
+from teachbind.course.grading import exchange, sandbox
 
 TINY_SOLUTION_ONE_HOT = '''def my_one_hot(sequence):
     """One-hot (4, L), channels A, C, G, T."""
@@ -36,7 +36,7 @@ def tiny_chapter() -> nbformat.NotebookNode:
     cells = [
         md("# 99. A tiny chapter"),
         code('SCALE = "book"\nDEVICE = "auto"', metadata={"tags": ["parameters"]}),
-        code("import numpy as np\nfrom teachbind import motifs, seq\nfrom teachbind.exercises import "
+        code("import numpy as np\nfrom teachbind import motifs, seq\nfrom teachbind.course.exercises import "
              "check_one_hot, check_pwm_scan"),
         md("```{exercise-start}\n:label: ex-one-hot\n```\n\nWrite `my_one_hot`.\n\n```{exercise-end}\n```\n\n"
            "```{solution-start} ex-one-hot\n:class: dropdown\n```"),
@@ -164,9 +164,9 @@ UNSOLVED_ATTACKS = {
     "t_transformer": "get_ipython().input_transformers_post.append(lambda lines: ['" + FAKE_PASS.replace("'", '"')
                      + "\\n'] if any('check' in l or 'report' in l for l in lines) else lines)",
     "t_printed": f"get_ipython().showtraceback = lambda *a, **k: None\n{FAKE_PASS}",
-    "t_sysmodules": "import sys, types\nfake = types.ModuleType('teachbind.exercises')\n"
+    "t_sysmodules": "import sys, types\nfake = types.ModuleType('teachbind.course.exercises')\n"
                     "fake.__getattr__ = lambda name: (lambda *a, **k: print('✓ passed'))\n"
-                    "sys.modules['teachbind.exercises'] = fake\nimport teachbind\nteachbind.exercises = fake",
+                    "sys.modules['teachbind.course.exercises'] = fake\nimport teachbind\nteachbind.course.exercises = fake",
     "t_import": "import builtins, types\nreal = builtins.__import__\n"
                 "fake = types.SimpleNamespace(report=lambda *a, **k: None, check_one_hot=lambda f: print('✓'),\n"
                 "                             check_pwm_scan=lambda f: print('✓'))\n"
@@ -179,11 +179,11 @@ UNSOLVED_ATTACKS = {
                   "{'answer': 'my_one_hot', 'calls': calls}}}, raw=True)\n"
                   "class Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
                   "    def find_spec(self, name, path, target=None):\n"
-                  "        return importlib.util.spec_from_loader(name, self) if name == 'teachbind.grading.inside' "
+                  "        return importlib.util.spec_from_loader(name, self) if name == 'teachbind.course.grading.inside' "
                   "else None\n"
                   "    def create_module(self, spec):\n        return types.SimpleNamespace(report=report)\n"
                   "    def exec_module(self, module):\n        pass\n"
-                  "sys.modules.pop('teachbind.grading.inside', None)\nsys.meta_path.insert(0, Finder())",
+                  "sys.modules.pop('teachbind.course.grading.inside', None)\nsys.meta_path.insert(0, Finder())",
     "t_patched": "import numpy as np\nfrom teachbind import seq, motifs\n"
                  "seq.one_hot = lambda s, **k: np.zeros((4, len(s)))\nmy_one_hot = lambda s: np.zeros((4, len(s)))\n"
                  "motifs.best_scores = lambda *a, **k: np.zeros(1)\nmy_pwm_scan = lambda s, w: 0.0",

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from teachbind import book
+from teachbind.course import book
 
 NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|sixteen|eighteen|twenty"
 COUNT = rf"(?:\d[\d,]*|{NUMBER_WORDS})"

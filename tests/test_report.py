@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from teachbind import book, report
+from teachbind.course import book, report
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The grader's side inside the sandbox: run the prepared notebook and hand back plain results.
 
-``python -m teachbind.grading.inside WARM_DIR < PREPARED.ipynb`` copies the prewarmed caches (numba's compiled
+``python -m teachbind.course.grading.inside WARM_DIR < PREPARED.ipynb`` copies the prewarmed caches (numba's compiled
 functions, matplotlib's font list) from ``WARM_DIR`` into this run's own folders, executes every cell of the
 notebook it reads from its standard input (after errors too), and writes one JSON document to its standard
 output: for each cell whether it ran, its error (``Name: message``) and the observations its checks reported
@@ -16,17 +16,17 @@ import shutil
 import sys
 from pathlib import Path
 
-from teachbind.grading.notebooks import OBSERVATION
+from teachbind.course.grading.notebooks import OBSERVATION
 
 MAX_ERROR = 2000
 
 
 def report(key: str, k: int, name: str, answer, *args, **kwargs) -> None:
-    """Run check ``name`` on ``answer`` (:func:`teachbind.exercises.observe`) and show what the answer returned
+    """Run check ``name`` on ``answer`` (:func:`teachbind.course.exercises.observe`) and show what the answer returned
     as an output of the cell, for the grader."""
     from IPython.display import display
 
-    from teachbind import exercises
+    from teachbind.course import exercises
 
     observed = exercises.observe(getattr(exercises, name), answer, *args, **kwargs)
     display({OBSERVATION: {"key": key, "k": k, "observed": observed}}, raw=True)

@@ -2,14 +2,14 @@
 
 For every submission the grader
 
-1. reads the notebook as data (:mod:`teachbind.grading.notebooks`): a file that is not a readable notebook, a link,
+1. reads the notebook as data (:mod:`teachbind.course.grading.notebooks`): a file that is not a readable notebook, a link,
    a folder or a pipe becomes a row with the reason;
 2. builds the notebook to run from the instructor's: its setup cells, the student's answer cells in place of the
    solutions, its check cells rewritten to report what the answer returns;
-3. runs it in a sandbox (:mod:`teachbind.grading.sandbox`) with a time, memory, disk, process and CPU limit, every
-   cell even after an error; the sandbox hands back plain data (:mod:`teachbind.grading.inside`);
+3. runs it in a sandbox (:mod:`teachbind.course.grading.sandbox`) with a time, memory, disk, process and CPU limit, every
+   cell even after an error; the sandbox hands back plain data (:mod:`teachbind.course.grading.inside`);
 4. judges each check here, outside the sandbox, with the package's own references
-   (:func:`teachbind.exercises.judge`): nothing the student's code does inside can change a verdict.
+   (:func:`teachbind.course.exercises.judge`): nothing the student's code does inside can change a verdict.
 
 ``grades.csv`` and the feedback folder are written by the grader alone, each atomically, after every run has ended;
 they are never overwritten without ``force`` and never inside the submissions folder.
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import nbformat
 
-from teachbind.grading import notebooks, sandbox
-from teachbind.grading.notebooks import Check, Submission
+from teachbind.course.grading import notebooks, sandbox
+from teachbind.course.grading.notebooks import Check, Submission
 
 GRADE_COLUMNS = ["student", "exercise", "passed", "points", "max_points", "feedback"]
 NOTEBOOK_ROW = "(notebook)"
@@ -85,7 +85,7 @@ class Reference:
 
 
 def _known_check(name: str):
-    from teachbind import exercises
+    from teachbind.course import exercises
 
     check = getattr(exercises, name, None)
     return check if name.startswith("check_") and callable(check) else None
@@ -243,7 +243,7 @@ def _run(prepared: bytes, scratch: Path, setting: Setting, slot: int, start: flo
     if setting.sandboxed:
         data = _data_binds()
         env = _environment(sandbox.HOME, sandbox.WORK, limits.threads, {key: key for key in data})
-        inside = [sys.executable, "-m", "teachbind.grading.inside", "/grader/warm"]
+        inside = [sys.executable, "-m", "teachbind.course.grading.inside", "/grader/warm"]
         argv = sandbox.command(inside, binds={"/grader/warm": str(setting.warm), **data}, caps=caps, env=env,
                                slot=slot)
         cwd, per_user = "/", os.geteuid() == 0
@@ -252,7 +252,7 @@ def _run(prepared: bytes, scratch: Path, setting: Setting, slot: int, start: flo
         (work / "home").mkdir(parents=True)
         env = _environment(str(work / "home"), str(work / "run"), limits.threads, _data_binds())
         (work / "run").mkdir()
-        argv = [sys.executable, "-m", "teachbind.grading.inside", str(setting.warm)]
+        argv = [sys.executable, "-m", "teachbind.course.grading.inside", str(setting.warm)]
         cwd, per_user = str(work / "run"), False
     run = _Run(argv, prepared, env=env, cwd=cwd, preexec=sandbox.limiter(caps, per_user=per_user),
                log=scratch / "sandbox.log")
@@ -284,7 +284,7 @@ def _error(cell: dict) -> str | None:
 
 
 def _verdict(check: Check, cell: dict) -> tuple[bool, str]:
-    from teachbind import exercises
+    from teachbind.course import exercises
 
     if cell.get("ran") is not True:
         return False, "the check did not run"
@@ -440,7 +440,7 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
     submissions at once (default: one per CPU core), each with ``limits``, in a sandbox; without one
     (:class:`sandbox.SandboxUnavailable`) nothing runs unless ``sandboxed=False``, for trusted notebooks only.
     """
-    from teachbind import book
+    from teachbind.course import book
 
     out, submissions_dir = Path(out), Path(submissions_dir)
     feedback_dir = out.with_name(f"{out.stem}-feedback")

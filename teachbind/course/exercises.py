@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from teachbind import motifs, seq
-from teachbind.grading import exchange
+from teachbind.course.grading import exchange
 from teachbind.interpret import filter_influence, ism
 from teachbind.models import Basset, DeepBind
 

@@ -6,7 +6,7 @@ The markup convention, used by every chapter and checked by the tests:
   (sphinx-exercise), with a ``:label: ex-...`` option.
 - Its solution lies between ``{solution-start} ex-...`` and ``{solution-end}`` directives. Every code cell there is
   tagged ``solution``; a ``# hint: ...`` comment in it is kept in the student's stub.
-- A code cell tagged ``check`` after the solution calls a ``teachbind.exercises.check_*`` function on the student's
+- A code cell tagged ``check`` after the solution calls a ``teachbind.course.exercises.check_*`` function on the student's
   answer. Each check is graded (one point, or N with a ``points-N`` tag). An exercise without a check is graded by
   hand.
 - In the student version, the stubs that replace solution cells are tagged ``answer``.

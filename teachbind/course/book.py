@@ -1,6 +1,6 @@
 """Execute the book's chapters with papermill and render the website from the executed copies.
 
-``python -m teachbind.book [--scale book] [--out _build]`` runs every chapter in ``nbs/`` with the given scale
+``python -m teachbind.course.book [--scale book] [--out _build]`` runs every chapter in ``nbs/`` with the given scale
 (default: each chapter's own default), writes the executed notebooks to ``<out>/executed/nbs/``, their recorded
 results to ``<out>/results/`` and their execution records (scale, status, wall time, device, package versions) to
 ``<out>/execution/``, then builds the site into ``<out>/html/`` with Sphinx warnings treated as errors; the
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SITE_FILES = ("_config.yml", "_toc.yml", "book")
 REPOSITORY = "https://github.com/teachbind/teachbind"
 COLAB_CELL = f"""# On Colab, this installs teachbind (Colab has PyTorch already); anywhere else it does nothing.
@@ -124,7 +124,7 @@ def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
     """Assemble a book source folder at ``stage``: the site files, the executed chapters from ``out/executed/nbs``
     (execution off), and the execution and reproduction pages generated from ``out/execution`` and
     ``out/results``."""
-    from teachbind import report
+    from teachbind.course import report
 
     if stage.exists():
         shutil.rmtree(stage)
@@ -205,7 +205,7 @@ def build_site(stage: Path, html: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m teachbind.book", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m teachbind.course.book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=["quick", "book", "paper"], default=None,
                         help="SCALE for every chapter (default: each chapter's own default, 'book')")
     parser.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default: _build)")

@@ -5,9 +5,9 @@
 plain-data format that comes back.
 """
 
-from teachbind.grading.batch import NOTEBOOK_ROW, Limits, Outcome, csv_field, feedback_text, grade, load_reference
-from teachbind.grading.notebooks import ReferenceError, Submission, find_submissions
-from teachbind.grading.sandbox import SandboxUnavailable
+from teachbind.course.grading.batch import NOTEBOOK_ROW, Limits, Outcome, csv_field, feedback_text, grade, load_reference
+from teachbind.course.grading.notebooks import ReferenceError, Submission, find_submissions
+from teachbind.course.grading.sandbox import SandboxUnavailable
 
 __all__ = ["NOTEBOOK_ROW", "Limits", "Outcome", "ReferenceError", "SandboxUnavailable", "Submission", "csv_field",
            "feedback_text", "find_submissions", "grade", "load_reference"]

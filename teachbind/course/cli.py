@@ -19,7 +19,7 @@ KNOWN_ERRORS = (FileExistsError, FileNotFoundError, NotADirectoryError, KeyError
 def _assignments(args) -> int:
     import nbformat
 
-    from teachbind import assignments, book
+    from teachbind.course import assignments, book
 
     chapters = book.chapters()
     if args.chapters:
@@ -36,7 +36,7 @@ def _assignments(args) -> int:
 
 
 def _grade(args) -> int:
-    from teachbind import grading
+    from teachbind.course import grading
 
     limits = grading.Limits(seconds=args.timeout, memory=int(args.memory_gb * 2**30), threads=args.threads,
                             disk=int(args.disk_gb * 2**30))
@@ -150,7 +150,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from teachbind.grading.sandbox import SandboxUnavailable
+    from teachbind.course.grading.sandbox import SandboxUnavailable
 
     try:
         return args.run(args)

@@ -99,7 +99,7 @@ def paper_numbers(chapter: str | None = None) -> list[dict]:
     number the prose quotes, ``glue`` (the name it is glued under)."""
     import yaml
 
-    entries = yaml.safe_load((Path(__file__).with_name("paper_numbers.yml")).read_text())
+    entries = yaml.safe_load((Path(__file__).parents[1] / "paper_numbers.yml").read_text())
     return [entry for entry in entries if chapter is None or entry["chapter"] == chapter]
 
 

@@ -2,7 +2,7 @@
 
 A submission is read as data: its cells' types and sources, and the chapter its metadata names; nothing else of it
 (tags, metadata, outputs, kernelspec) is used. What runs comes from the instructor's notebook: its setup cells as
-they are, its check cells rewritten to report what the answer returns (:mod:`teachbind.grading.inside`), and in
+they are, its check cells rewritten to report what the answer returns (:mod:`teachbind.course.grading.inside`), and in
 place of its solution cells the student's answer cells. Those are found by the instructor's exercise labels: the
 code cells after the markdown cell that states the exercise, up to the first cell that the student version has
 after its answer stubs (the check, the text after the solution, the rest of the chapter).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from teachbind import assignments
+from teachbind.course import assignments
 
 MAX_BYTES = 64 * 2**20
 MAX_CELLS = 2000
@@ -210,7 +210,7 @@ def _calls(source: str, where: str, known) -> tuple[tuple[CheckCall, ...], list[
             raise ReferenceError(f"{where}: a check cell holds imports and calls `check_name(answer, ...)` only; "
                                  f"line {statement.lineno} is neither")
         if known(call.func.id) is None:
-            raise ReferenceError(f"{where}: {call.func.id} is not a check in teachbind.exercises or in the "
+            raise ReferenceError(f"{where}: {call.func.id} is not a check in teachbind.course.exercises or in the "
                                  f"checks files given to the grader")
         try:
             args = tuple(ast.literal_eval(a) for a in call.args[1:])
@@ -275,7 +275,7 @@ def observing_source(check: Check) -> str:
     _, imports = _calls(check.source, check.key, lambda name: True)
     lines = list(imports)
     for k, call in enumerate(check.calls):
-        lines.append(f"__import__('teachbind.grading.inside', fromlist=['report']).report({check.key!r}, {k}, "
+        lines.append(f"__import__('teachbind.course.grading.inside', fromlist=['report']).report({check.key!r}, {k}, "
                      f"{call.name!r}, {call.answer}, *{call.args!r}, **{call.kwargs!r})")
     return "\n".join(lines)
 

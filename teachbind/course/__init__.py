@@ -1,0 +1,4 @@
+"""The course machinery, apart from the field's ideas: running the book (:mod:`~teachbind.course.book`), gluing
+and recording each chapter's numbers (:mod:`~teachbind.course.report`), student versions of the chapters
+(:mod:`~teachbind.course.assignments`), the exercise checks (:mod:`~teachbind.course.exercises`), the sandboxed
+grader (:mod:`~teachbind.course.grading`) and the ``teachbind`` command (:mod:`~teachbind.course.cli`)."""
