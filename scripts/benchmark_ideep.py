@@ -7,7 +7,7 @@ The first ``--experiments`` iONMF experiments each train the five-modality iDeep
 epoch) for exactly ``--epochs`` epochs (no early stopping), timed in the same run two ways:
 
 - one after the other in this process, with PyTorch using every core (``torch.get_num_threads()``);
-- ``ideep.run_benchmark(..., processes=cores)``: one worker process per core, one PyTorch thread each.
+- ``teachbind.protocols.ideep.run_benchmark(..., processes=cores)``: one worker process per core, one PyTorch thread each.
 
 The test AUROCs of both runs are printed too: the work is the same, only its scheduling differs. iDeep trains in
 batches of 100, too small to keep several threads busy, so on a two-core machine the parallel processes get through
@@ -21,7 +21,7 @@ import time
 import torch
 
 from teachbind.data import clip
-from teachbind.models import ideep
+from teachbind.protocols import ideep
 
 
 def main():

@@ -88,7 +88,7 @@ def select(outputs: torch.Tensor, target: Target) -> torch.Tensor:
 def predict(model: torch.nn.Module, x, *, target: Target = None, batch_size: int = BATCH_SIZE,
             device: str | torch.device = "auto", amp: bool = True) -> torch.Tensor:
     """Model outputs for inputs ``x`` ``(N, ...)`` (a tensor, or anything sliced like one, such as iDeep's
-    :class:`~teachbind.data.clip.Modalities`), in evaluation mode, ``batch_size`` at a time: ``(N, ...)`` float32 on
+    :class:`~teachbind.models.ideep.Modalities`), in evaluation mode, ``batch_size`` at a time: ``(N, ...)`` float32 on
     the CPU, the outputs ``target`` selects (:func:`select`). ``amp`` runs CUDA in bfloat16 (:func:`autocast`)."""
     device = prepare(model, device)
     outputs = []

@@ -136,6 +136,14 @@ def kfold(n: int, k: int, *, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray
     return [(np.sort(np.concatenate(folds[:i] + folds[i + 1:])), np.sort(folds[i])) for i in range(k)]
 
 
+def validation_split(labels: np.ndarray, fraction: float = 0.2, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, valid)`` holding out ``fraction`` of each class (iDeep's 4,000 / 1,000 of 5,000)."""
+    rng = np.random.default_rng(seed)
+    valid = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:round(fraction * np.sum(labels == c))]
+                            for c in np.unique(labels)])
+    return np.setdiff1d(np.arange(len(labels)), valid), np.sort(valid)
+
+
 def calibrate(score: Callable[[dict, np.ndarray, np.ndarray], float], candidates: list[dict], n: int, *,
               folds: int = 3, seed: int = 0, progress: bool = True) -> pd.DataFrame:
     """Random-search calibration with k-fold cross-validation, as DeepBind chose its hyperparameters.

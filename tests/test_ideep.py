@@ -9,11 +9,11 @@ from conftest import requires_mirror
 from teachbind import motifs
 from teachbind.data import clip, fetch
 from teachbind.data.simulate import simulate_multimodal
-from teachbind.models.ideep import (HIDDEN_UNITS, IDeep, SequenceCNN, fit_ideep, pretrain, sequence_filters,
-                                    validation_split)
+from teachbind.models.ideep import HIDDEN_UNITS, IDeep, Modalities, SequenceCNN, fit_ideep, pretrain, sequence_filters
 from teachbind.models.rbm import RBM, exact_log_likelihood, pretrain_dbn, train_rbm
 from teachbind.metrics import auroc
 from teachbind.predict import predict
+from teachbind.train import validation_split
 
 PUM2 = "23_PARCLIP_PUM2_hg19"
 
@@ -67,14 +67,14 @@ def test_unknown_experiment_suggests_close_names():
 
 
 def test_modalities_index_together_and_refuse_ragged_inputs():
-    x = clip.Modalities(a=torch.arange(6).view(6, 1), b=torch.zeros(6, 2, 3))
+    x = Modalities(a=torch.arange(6).view(6, 1), b=torch.zeros(6, 2, 3))
     rows = x[torch.tensor([4, 1])]
     assert len(rows) == 2 and rows["a"].ravel().tolist() == [4, 1] and rows["b"].shape == (2, 2, 3)
     assert x.select("b").names == ("b",)
     with pytest.raises(KeyError, match="no modality 'c'"):
         x.select("c")
     with pytest.raises(ValueError, match="different numbers of windows"):
-        clip.Modalities(a=torch.zeros(3), b=torch.zeros(4))
+        Modalities(a=torch.zeros(3), b=torch.zeros(4))
 
 
 def test_released_ideep_sizes():

@@ -421,11 +421,13 @@ def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int,
     background = gia.profile_background(grammar.simulate(200, seed=3)[1], 50, seed=4)
 
     def reference(model, x, pattern, position, spacings):
-        placements = {s: gia.embedding((pattern, position), (pattern, position + len(pattern) + s), alphabet="RNA") for s in spacings}
+        placements = {s: gia.embedding((pattern, position), (pattern, position + len(pattern) + s), alphabet="RNA")
+                      for s in spacings}
         return gia.experiment(model, x, placements, device="cpu")["mean"].to_numpy()
 
     def one_copy(model, x, pattern, position):
-        return gia.experiment(model, x, {"one": gia.embedding((pattern, position), alphabet="RNA")}, device="cpu")["mean"].iloc[0]
+        one = {"one": gia.embedding((pattern, position), alphabet="RNA")}
+        return gia.experiment(model, x, one, device="cpu")["mean"].iloc[0]
 
     cases = [(grammar, background, "UGCAUG", 3, [0, 2, 4, 6, 10]), (grammar, background, "UGCAUG", 10, [1, 4, 7])]
     check_function(
@@ -518,8 +520,7 @@ def _fusion_probe(fn: Callable) -> Callable[[], dict]:
     """What :func:`check_late_fusion` reads of the model ``fn`` builds, as plain values: its outputs on three windows,
     on the same windows with each modality changed and with an unused one changed, whether it owns the sub-networks'
     parameters, and the input width of its last one-output linear layer."""
-    from teachbind.data.clip import Modalities
-    from teachbind.models.ideep import DenseNet, SequenceCNN
+    from teachbind.models.ideep import DenseNet, Modalities, SequenceCNN
 
     def probe() -> dict:
         torch.manual_seed(0)
@@ -549,7 +550,7 @@ def _fusion_probe(fn: Callable) -> Callable[[], dict]:
 @reads_through(_fusion_probe)
 def check_late_fusion(probe: Callable[[], dict]) -> None:
     """Check ``fn(subnets) -> nn.Module``: given ``{modality: sub-network}`` (each with ``out_features``), a model
-    that reads :class:`teachbind.data.clip.Modalities`, runs every sub-network on its own modality, concatenates
+    that reads :class:`teachbind.models.ideep.Modalities`, runs every sub-network on its own modality, concatenates
     their outputs and maps them to one logit per window, ``(N,)`` (Chapter 4)."""
     seen = _call(probe, "{'sequence': SequenceCNN(), 'structure': DenseNet(101, 16)}")
     if seen["type"] != "Module":

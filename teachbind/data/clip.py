@@ -32,12 +32,12 @@ import pandas as pd
 import torch
 
 from teachbind.data.registry import fetch, registered
+from teachbind.models.ideep import MODALITIES, Modalities
 from teachbind.seq import one_hot
 
 FOLDER = "ionmf_clip_ideep5000"
 SPLITS = {"train": "training_sample_0", "test": "test_sample_0"}
 REGION_TYPES = ("intron", "ORF", "5UTR", "3UTR", "exon")
-MODALITIES = ("sequence", "region", "cobinding", "structure", "motif")
 WINDOW = 101
 _HEADER = re.compile(r"^>\s*(\w+),([+-]),(\d+),(\d+); class:([01])$")
 PROTEINS = {
@@ -87,45 +87,6 @@ def short_name(experiment: str) -> str:
     tag = {"PARCLIP": "PAR", "HITSCLIP": "HITS", "ICLIP": "iCLIP", "CLIPSEQ": "CLIP", "CLIP-seq": "CLIP"}.get(method, "")
     extra = " MNase" if "MNASE" in key else " mut" if "FUS_mut" in key else " kd" if "ctrl+kd" in key else ""
     return f"{number} {protein_of(experiment)}{extra} {tag}".strip()
-
-
-class Modalities:
-    """Named tensors that share their first dimension, the windows: ``x["region"]`` is one modality,
-    ``x[rows]`` (an index, slice or index tensor) the same windows of every modality, ``len(x)`` their number and
-    ``x.to(device)`` a copy on ``device``. This is the input :class:`teachbind.models.IDeep` reads; it passes
-    through :func:`teachbind.train.fit` and :func:`teachbind.predict.predict` like a tensor."""
-
-    def __init__(self, **tensors: torch.Tensor):
-        sizes = {name: len(t) for name, t in tensors.items()}
-        if len(set(sizes.values())) > 1:
-            raise ValueError(f"modalities describe different numbers of windows: {sizes}")
-        self.tensors = tensors
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.tensors)
-
-    def __len__(self) -> int:
-        return len(next(iter(self.tensors.values())))
-
-    def __getitem__(self, rows):
-        if isinstance(rows, str):
-            return self.tensors[rows]
-        return Modalities(**{name: t[rows] for name, t in self.tensors.items()})
-
-    def to(self, device) -> Modalities:
-        return Modalities(**{name: t.to(device) for name, t in self.tensors.items()})
-
-    def select(self, *names: str) -> Modalities:
-        """The named modalities only."""
-        missing = [n for n in names if n not in self.tensors]
-        if missing:
-            raise KeyError(f"no modality {missing[0]!r}; these inputs hold {', '.join(self.tensors)}")
-        return Modalities(**{name: self.tensors[name] for name in names})
-
-    def __repr__(self) -> str:
-        shapes = ", ".join(f"{name}={tuple(t.shape)}" for name, t in self.tensors.items())
-        return f"Modalities({shapes})"
 
 
 @dataclass

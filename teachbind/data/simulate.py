@@ -178,7 +178,7 @@ class MultimodalSet:
         return len(self.sequences)
 
     def modalities(self, *names: str):
-        """Model inputs as :class:`teachbind.data.clip.Modalities` (all five unless ``names`` picks some)."""
+        """Model inputs as :class:`teachbind.models.ideep.Modalities` (all five unless ``names`` picks some)."""
         arrays = {"region": self.region, "cobinding": self.cobinding, "structure": self.structure,
                   "motif": self.motif}
         return as_modalities(self.sequences, arrays, names or MODALITIES)

@@ -10,33 +10,65 @@ describes, and ``activation="sigmoid"`` gives the dense layers the RBM's own hid
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from multiprocessing import get_context
-
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from teachbind.data.clip import MODALITIES, Modalities, load_ionmf
-from teachbind.metrics import auroc
 from teachbind.models.rbm import pretrain_dbn
 from teachbind.motifs import Motif, motifs_from_activations
-from teachbind.structure import unpaired_probabilities
-from teachbind.predict import BATCH_SIZE, pick_device, predict, prepare
+from teachbind.predict import BATCH_SIZE, pick_device, prepare
 from teachbind.seq import check_one_hot
 from teachbind.train import fit, seed_everything
+
+MODALITIES = ("sequence", "region", "cobinding", "structure", "motif")
+"""iDeep's five inputs: the sequence, its genomic region type, the other RBPs' CLIP peaks (co-binding), its
+secondary structure and its matches to known motifs."""
 
 HIDDEN_UNITS = {"region": 256, "cobinding": 768, "structure": 128, "motif": 128}
 """Hidden units of each dense sub-network (iDeep's released code)."""
 REAL_VALUED = ("structure", "motif")
 """Modalities with real values: standardized, and pretrained with a Gaussian-visible RBM."""
 ACTIVATIONS = ("prelu", "sigmoid")
-RNAPLFOLD_WINDOW = 70
-"""RNAplfold's default window and base-pair span (``-W 70 -L 70``), which ``-u 1`` alone leaves in place."""
+
+
+class Modalities:
+    """Named tensors that share their first dimension, the windows: ``x["region"]`` is one modality,
+    ``x[rows]`` (an index, slice or index tensor) the same windows of every modality, ``len(x)`` their number and
+    ``x.to(device)`` a copy on ``device``. This is the input :class:`IDeep` reads (:func:`teachbind.data.clip.as_modalities` builds it); it passes
+    through :func:`teachbind.train.fit` and :func:`teachbind.predict.predict` like a tensor."""
+
+    def __init__(self, **tensors: torch.Tensor):
+        sizes = {name: len(t) for name, t in tensors.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"modalities describe different numbers of windows: {sizes}")
+        self.tensors = tensors
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.tensors)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, rows):
+        if isinstance(rows, str):
+            return self.tensors[rows]
+        return Modalities(**{name: t[rows] for name, t in self.tensors.items()})
+
+    def to(self, device) -> Modalities:
+        return Modalities(**{name: t.to(device) for name, t in self.tensors.items()})
+
+    def select(self, *names: str) -> Modalities:
+        """The named modalities only."""
+        missing = [n for n in names if n not in self.tensors]
+        if missing:
+            raise KeyError(f"no modality {missing[0]!r}; these inputs hold {', '.join(self.tensors)}")
+        return Modalities(**{name: self.tensors[name] for name in names})
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{name}={tuple(t.shape)}" for name, t in self.tensors.items())
+        return f"Modalities({shapes})"
 
 
 class SequenceCNN(nn.Module):
@@ -140,7 +172,7 @@ def input_features(name: str, length: int = 101) -> int:
 
 
 class IDeep(nn.Module):
-    """iDeep: :class:`~teachbind.data.clip.Modalities` → ``(N,)`` logits of binding.
+    """iDeep: :class:`Modalities` → ``(N,)`` logits of binding.
 
     ``modalities`` picks which inputs the model reads (all five by default; one alone gives the paper's
     single-modality networks). Each gets its sub-network (:class:`SequenceCNN` for ``"sequence"``,
@@ -226,42 +258,6 @@ def fit_ideep(model: nn.Module, train: tuple[Modalities, torch.Tensor], valid: t
                optimizer=rmsprop(model, learning_rate=learning_rate), max_epochs=max_epochs, batch_size=batch_size,
                patience=patience, device=device, amp=False, seed=seed, progress=progress)
 
-VARIANTS = {
-    "iDeep": (MODALITIES, True),
-    "iDeep, no pretraining": (MODALITIES, False),
-    **{name: ((name,), name != "sequence") for name in MODALITIES},
-}
-"""The benchmark's models: name → (modalities, whether the dense sub-networks are DBN-pretrained). The single
-modality networks are pretrained as the paper's DBNs are (the sequence CNN has nothing to pretrain)."""
-
-
-@dataclass
-class ExperimentResult:
-    """What :func:`run_experiment` measured on one experiment's test set. ``labels`` ``(1000,)``; for each
-    variant its test ``scores`` ``(1000,)`` (logits), ``auroc``, ``epochs`` trained and ``seconds`` (training,
-    pretraining included); ``pretraining_seconds``; ``filters``: the iDeep sequence filters as letter
-    probabilities ``(102, 4, width)`` with their ``filter_sites`` (aligned windows; 0 for a filter that never
-    fires)."""
-
-    experiment: str
-    labels: np.ndarray
-    scores: dict[str, np.ndarray]
-    auroc: dict[str, float]
-    epochs: dict[str, int]
-    seconds: dict[str, float]
-    pretraining_seconds: float
-    filters: np.ndarray
-    filter_sites: np.ndarray
-
-
-def validation_split(labels: np.ndarray, fraction: float = 0.2, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(train, valid)`` holding out ``fraction`` of each class (iDeep's 4,000 / 1,000 of 5,000)."""
-    rng = np.random.default_rng(seed)
-    valid = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:round(fraction * np.sum(labels == c))]
-                            for c in np.unique(labels)])
-    return np.setdiff1d(np.arange(len(labels)), valid), np.sort(valid)
-
-
 def sequence_filters(model: IDeep, x: torch.Tensor, *, batch_size: int = BATCH_SIZE,
                      device: str | torch.device = "auto", threshold: float = 0.5) -> list[Motif]:
     """iDeep's motif mining: each sequence filter becomes a PWM aligned from the windows of ``x`` (one-hot
@@ -276,76 +272,5 @@ def sequence_filters(model: IDeep, x: torch.Tensor, *, batch_size: int = BATCH_S
                                    alphabet="RNA")
 
 
-def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANTS), max_epochs: int = 20,
-                   patience: int = 5, pretrain_epochs: int = 5, seed: int = 0, device: str | torch.device = "auto",
-                   threads: int | None = None, structure: str = "rnafold") -> ExperimentResult:
-    """Train and test the benchmark's ``variants`` on one iONMF experiment, as the paper did: 4,000 training and
-    1,000 validation windows (stratified) from the 5,000 training windows, :func:`fit_ideep`, AUROC on the 1,000
-    test windows. The dense sub-networks are pretrained once per experiment (:func:`pretrain`, on the 4,000
-    training windows), and every pretrained variant starts from those same RBM weights. ``structure``:
-    ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities, computed once
-    and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel processes)."""
-    if threads is not None:
-        torch.set_num_threads(threads)
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        raise KeyError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
-    device = pick_device(device)
-    train_split, test_split = load_ionmf(experiment, "train"), load_ionmf(experiment, "test")
-    x, xt = (_inputs(s, structure) for s in (train_split, test_split))
-    y = torch.as_tensor(train_split.labels)
-    fit_rows, valid_rows = validation_split(train_split.labels, seed=seed)
-    train, valid = (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows])
-    seed_everything(seed)
-    start = time.perf_counter()
-    template = IDeep()
-    if any(VARIANTS[v][1] for v in variants):
-        pretrain(template, train[0], epochs=pretrain_epochs, seed=seed, device=device)
-    pretraining_seconds = time.perf_counter() - start
-    scores, aurocs, epochs, seconds = {}, {}, {}, {}
-    filters = None
-    for name in variants:
-        modalities, pretrained = VARIANTS[name]
-        seed_everything(seed)
-        model = IDeep(modalities)
-        if pretrained:
-            for modality, net in model.subnets.items():
-                if isinstance(net, DenseNet):
-                    net.load_state_dict(template.subnets[modality].state_dict())
-        start = time.perf_counter()
-        history = fit_ideep(model, train, valid, max_epochs=max_epochs, patience=patience, seed=seed, device=device)
-        seconds[name] = time.perf_counter() - start + (pretraining_seconds if pretrained else 0.0)
-        scores[name] = predict(model, xt, device=device, amp=False).numpy()
-        aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
-        if name == "iDeep":
-            filters = sequence_filters(model, train[0]["sequence"][train[1] == 1], device=device)
-    return ExperimentResult(
-        experiment=experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
-        seconds=seconds, pretraining_seconds=pretraining_seconds,
-        filters=np.stack([m.probs for m in filters]) if filters else np.zeros((0, 4, 0)),
-        filter_sites=np.array([m.sites for m in filters]) if filters else np.zeros(0, int))
-
-
-def _inputs(split, structure: str):
-    if structure == "rnafold":
-        return split.modalities()
-    if structure != "rnaplfold":
-        raise ValueError(f"structure must be 'rnafold' or 'rnaplfold', got {structure!r}")
-    paired = 1.0 - np.stack(unpaired_probabilities(split.sequences, window=RNAPLFOLD_WINDOW))
-    return split.modalities(structure=paired.astype(np.float32))
-
-
-def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
-    """:func:`run_experiment` on each experiment, in ``processes`` worker processes of one PyTorch thread each
-    (batches of 100 keep a second thread poorly used; ``scripts/benchmark_ideep.py`` measures both ways).
-    ``options`` go to :func:`run_experiment`. Results come back in the order of ``experiments``."""
-    if processes <= 1:
-        return [run_experiment(e, **options) for e in experiments]
-    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_experiment, e, threads=1, **options) for e in experiments]
-        return [f.result() for f in futures]
-
-
-__all__ = ["ACTIVATIONS", "DenseNet", "HIDDEN_UNITS", "IDeep", "REAL_VALUED", "SequenceCNN", "fit_ideep",
-           "input_features", "pretrain", "rmsprop", "run_benchmark", "run_experiment", "sequence_filters",
-           "validation_split", "ExperimentResult", "VARIANTS"]
+__all__ = ["ACTIVATIONS", "DenseNet", "HIDDEN_UNITS", "IDeep", "MODALITIES", "Modalities", "REAL_VALUED", "SequenceCNN",
+           "fit_ideep", "input_features", "pretrain", "rmsprop", "sequence_filters"]

@@ -1,0 +1,119 @@
+"""Chapter 4's protocol (``nbs/04_ideep.ipynb``): iDeep's benchmark, every variant trained and tested on one CLIP
+experiment as the paper did, on the iONMF data or on a folder of your own in its format."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+import numpy as np
+import torch
+
+from teachbind.data.clip import load_ionmf
+from teachbind.metrics import auroc
+from teachbind.models.ideep import MODALITIES, DenseNet, IDeep, fit_ideep, pretrain, sequence_filters
+from teachbind.predict import pick_device, predict
+from teachbind.structure import unpaired_probabilities
+from teachbind.train import seed_everything, validation_split
+
+RNAPLFOLD_WINDOW = 70
+"""RNAplfold's default window and base-pair span (``-W 70 -L 70``), which ``-u 1`` alone leaves in place."""
+
+VARIANTS = {
+    "iDeep": (MODALITIES, True),
+    "iDeep, no pretraining": (MODALITIES, False),
+    **{name: ((name,), name != "sequence") for name in MODALITIES},
+}
+"""The benchmark's models: name → (modalities, whether the dense sub-networks are DBN-pretrained). The single
+modality networks are pretrained as the paper's DBNs are (the sequence CNN has nothing to pretrain)."""
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` measured on one experiment's test set. ``labels`` ``(1000,)``; for each
+    variant its test ``scores`` ``(1000,)`` (logits), ``auroc``, ``epochs`` trained and ``seconds`` (training,
+    pretraining included); ``pretraining_seconds``; ``filters``: the iDeep sequence filters as letter
+    probabilities ``(102, 4, width)`` with their ``filter_sites`` (aligned windows; 0 for a filter that never
+    fires)."""
+
+    experiment: str
+    labels: np.ndarray
+    scores: dict[str, np.ndarray]
+    auroc: dict[str, float]
+    epochs: dict[str, int]
+    seconds: dict[str, float]
+    pretraining_seconds: float
+    filters: np.ndarray
+    filter_sites: np.ndarray
+
+
+def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANTS), max_epochs: int = 20,
+                   patience: int = 5, pretrain_epochs: int = 5, seed: int = 0, device: str | torch.device = "auto",
+                   threads: int | None = None, structure: str = "rnafold") -> ExperimentResult:
+    """Train and test the benchmark's ``variants`` on one iONMF experiment, as the paper did: 4,000 training and
+    1,000 validation windows (stratified) from the 5,000 training windows, :func:`fit_ideep`, AUROC on the 1,000
+    test windows. The dense sub-networks are pretrained once per experiment (:func:`pretrain`, on the 4,000
+    training windows), and every pretrained variant starts from those same RBM weights. ``structure``:
+    ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities, computed once
+    and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel processes)."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise KeyError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    device = pick_device(device)
+    train_split, test_split = load_ionmf(experiment, "train"), load_ionmf(experiment, "test")
+    x, xt = (_inputs(s, structure) for s in (train_split, test_split))
+    y = torch.as_tensor(train_split.labels)
+    fit_rows, valid_rows = validation_split(train_split.labels, seed=seed)
+    train, valid = (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows])
+    seed_everything(seed)
+    start = time.perf_counter()
+    template = IDeep()
+    if any(VARIANTS[v][1] for v in variants):
+        pretrain(template, train[0], epochs=pretrain_epochs, seed=seed, device=device)
+    pretraining_seconds = time.perf_counter() - start
+    scores, aurocs, epochs, seconds = {}, {}, {}, {}
+    filters = None
+    for name in variants:
+        modalities, pretrained = VARIANTS[name]
+        seed_everything(seed)
+        model = IDeep(modalities)
+        if pretrained:
+            for modality, net in model.subnets.items():
+                if isinstance(net, DenseNet):
+                    net.load_state_dict(template.subnets[modality].state_dict())
+        start = time.perf_counter()
+        history = fit_ideep(model, train, valid, max_epochs=max_epochs, patience=patience, seed=seed, device=device)
+        seconds[name] = time.perf_counter() - start + (pretraining_seconds if pretrained else 0.0)
+        scores[name] = predict(model, xt, device=device, amp=False).numpy()
+        aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
+        if name == "iDeep":
+            filters = sequence_filters(model, train[0]["sequence"][train[1] == 1], device=device)
+    return ExperimentResult(
+        experiment=experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
+        seconds=seconds, pretraining_seconds=pretraining_seconds,
+        filters=np.stack([m.probs for m in filters]) if filters else np.zeros((0, 4, 0)),
+        filter_sites=np.array([m.sites for m in filters]) if filters else np.zeros(0, int))
+
+
+def _inputs(split, structure: str):
+    if structure == "rnafold":
+        return split.modalities()
+    if structure != "rnaplfold":
+        raise ValueError(f"structure must be 'rnafold' or 'rnaplfold', got {structure!r}")
+    paired = 1.0 - np.stack(unpaired_probabilities(split.sequences, window=RNAPLFOLD_WINDOW))
+    return split.modalities(structure=paired.astype(np.float32))
+
+
+def run_benchmark(experiments: list[str], *, processes: int = 1, **options) -> list[ExperimentResult]:
+    """:func:`run_experiment` on each experiment, in ``processes`` worker processes of one PyTorch thread each
+    (batches of 100 keep a second thread poorly used; ``scripts/benchmark_ideep.py`` measures both ways).
+    ``options`` go to :func:`run_experiment`. Results come back in the order of ``experiments``."""
+    if processes <= 1:
+        return [run_experiment(e, **options) for e in experiments]
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_experiment, e, threads=1, **options) for e in experiments]
+        return [f.result() for f in futures]
