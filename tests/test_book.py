@@ -47,7 +47,7 @@ def test_committed_without_outputs(notebook):
 def test_opens_with_the_colab_install_cell_and_then_the_parameters(notebook):
     nb = nbformat.read(notebook, as_version=4)
     colab, parameters = [cell for cell in nb.cells if cell.cell_type == "code"][:2]
-    assert colab.source == book.COLAB_CELL, "the first code cell installs teachbind on Colab: book.COLAB_CELL"
+    assert colab.source == book.colab_cell(), "the first code cell installs teachbind on Colab: book.colab_cell()"
     assert {"colab", "remove-cell"} <= set(colab.metadata.get("tags", []))
     assert "parameters" in parameters.metadata.get("tags", []), "the second code cell must be tagged 'parameters'"
     values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(parameters.source).body

@@ -25,11 +25,39 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILES = ("_config.yml", "_toc.yml", "book")
 REPOSITORY = "https://github.com/teachbind/teachbind"
-COLAB_CELL = f"""# On Colab, this installs teachbind (Colab has PyTorch already); anywhere else it does nothing.
+COLAB_PROVIDES = frozenset({"torch", "numpy", "pandas", "matplotlib", "scikit-learn", "numba", "tqdm", "scipy",
+                            "pyyaml", "packaging"})
+"""Requirements of teachbind that a Colab runtime already has (its torch among them, which must not be replaced)."""
+
+
+def requirement_names(extra: str | None = None) -> list[str]:
+    """The names of teachbind's requirements, from its installed metadata (``pyproject.toml``, the one list of
+    dependencies): the core ones, or those of ``extra`` (``"book"``, ``"test"``)."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    names = []
+    for line in requires("teachbind") or []:
+        requirement = Requirement(line)
+        wanted = requirement.marker is None if extra is None else (
+            requirement.marker is not None and requirement.marker.evaluate({"extra": extra}))
+        if wanted:
+            names.append(requirement.name)
+    return names
+
+
+def colab_cell() -> str:
+    """The first code cell of every chapter: on Colab it installs teachbind without its dependencies, then the
+    dependencies Colab lacks (:data:`COLAB_PROVIDES`); anywhere else it does nothing."""
+    missing = " ".join(name for name in requirement_names() if name not in COLAB_PROVIDES)
+    return f"""# On Colab, this installs teachbind (Colab has PyTorch already); anywhere else it does nothing.
 import sys
 if "google.colab" in sys.modules:
     %pip install --quiet --no-deps "teachbind @ git+{REPOSITORY}@main"
-    %pip install --quiet logomaker memelite pyjaspar pooch optuna viennarna"""
+    %pip install --quiet {missing}"""
+
+
 VERSIONS_OF = ("python", "teachbind", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "memelite",
                "pyjaspar", "optuna", "papermill", "jupyter-book")
 
