@@ -157,8 +157,11 @@ def test_a_malformed_chipseq_file_names_file_and_line(tmp_path):
     bad.write_text("FoldID\tEventID\tseq\tBound\nA\tseq_1_peak\tACGT\t1\nA\tseq_2_peak\tACGT\n")
     with pytest.raises(ValueError, match=r"bad.seq:3: expected"):
         data.chipseq._read_seq_file(bad)
-    with pytest.raises(KeyError, match="unknown experiment"):
+    with pytest.raises(FileNotFoundError, match="neither a registered DeepBind experiment nor a file"):
         data.load_deepbind_chipseq("CTCF_nowhere")
+    (tmp_path / "bad_B.seq").write_text(bad.read_text())
+    with pytest.raises(ValueError, match=r"bad.seq:3: expected"):
+        data.load_deepbind_chipseq(bad, test=tmp_path / "bad_B.seq")
 
 
 def test_planted_sites_are_where_the_simulator_says(rng):

@@ -9,6 +9,7 @@ positives; :meth:`ChipSeqExperiment.training_set` does it anew for each call, as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -74,19 +75,36 @@ def _read_seq_file(path) -> tuple[list[str], np.ndarray, np.ndarray]:
             fields = line.split()
             if len(fields) != 4 or fields[3] not in ("0", "1"):
                 raise ValueError(f"{path}:{number}: expected 'FoldID EventID seq Bound', found {line.strip()!r}")
+            rank = (fields[1].split("_") + [""])[1]
+            if not rank.isdigit():
+                raise ValueError(f"{path}:{number}: expected an EventID like seq_<peak rank>_peak, found "
+                                 f"{fields[1]!r}")
             seqs.append(fields[2])
-            ranks.append(int(fields[1].split("_")[1]))
+            ranks.append(int(rank))
             labels.append(int(fields[3]))
     return seqs, np.array(ranks), np.array(labels, dtype=np.float32)
 
 
-def load_deepbind_chipseq(name: str) -> ChipSeqExperiment:
-    """Load experiment ``name`` (see :func:`deepbind_chipseq_experiments`) through the data registry."""
-    if name not in deepbind_chipseq_experiments():
-        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(deepbind_chipseq_experiments())}")
-    train_path = fetch(f"{FOLDER}/{name}_AC.seq.gz")
+def load_deepbind_chipseq(experiment: str | Path, test: str | Path | None = None) -> ChipSeqExperiment:
+    """Load one experiment: a registered name (see :func:`deepbind_chipseq_experiments`), read through the data
+    registry, or the path of a training file of your own in DeepBind's format (a header ``FoldID EventID seq
+    Bound``, then one peak per line with an EventID ``seq_<rank>_peak`` and Bound 1; gzip or plain text). Its test file
+    is ``test``, by default the file beside it named with ``_B`` for ``_AC`` (``X_AC.seq.gz`` → ``X_B.seq.gz``)."""
+    if str(experiment) in deepbind_chipseq_experiments() and test is None:
+        name = str(experiment)
+        train_path, test_path = fetch(f"{FOLDER}/{name}_AC.seq.gz"), fetch(f"{FOLDER}/{name}_B.seq.gz")
+    else:
+        train_path = Path(experiment)
+        if not train_path.is_file():
+            raise FileNotFoundError(f"{experiment!s} is neither a registered DeepBind experiment nor a file; "
+                                    f"registered: {', '.join(deepbind_chipseq_experiments())}")
+        test_path = Path(test) if test is not None else train_path.with_name(train_path.name.replace("_AC.", "_B."))
+        if test_path == train_path or not test_path.is_file():
+            raise FileNotFoundError(f"no test file for {train_path}: expected {test_path} (pass test=PATH)")
+        name = train_path.name.split("_AC.")[0]
     train_seqs, train_ranks, train_labels = _read_seq_file(train_path)
     if not train_labels.all():
-        raise ValueError(f"{train_path}: the training file should hold peaks only (Bound=1)")
-    test_seqs, _, test_labels = _read_seq_file(fetch(f"{FOLDER}/{name}_B.seq.gz"))
+        line = int(np.argmin(train_labels)) + 2
+        raise ValueError(f"{train_path}:{line}: the training file should hold peaks only (Bound=1), found Bound=0")
+    test_seqs, _, test_labels = _read_seq_file(test_path)
     return ChipSeqExperiment(name, train_seqs, train_ranks, test_seqs, test_labels)
