@@ -21,7 +21,7 @@ import torch
 from teachbind import interpret, plot, seq
 from teachbind.interpret import gia
 from teachbind.motifs import Motif
-from teachbind.predict import predict
+from teachbind.predict import Target, predict
 
 
 def _png(fig: plt.Figure) -> bytes:
@@ -35,12 +35,13 @@ def _error(message: str) -> str:
     return f'<span style="color:#b00020">{html.escape(message)}</span>'
 
 
-def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, alphabet: str = "DNA",
+def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, target: Target = None, alphabet: str = "DNA",
                           window: tuple[int, int] | None = None, device: str | torch.device = "auto"):
     """An editable sequence, the model's prediction for it and its mutation map (:func:`teachbind.plot.mutation_map`
     of :func:`teachbind.interpret.ism`), recomputed when the sequence changes; a slider picks the window shown.
 
-    ``model`` maps one-hot ``(N, 4, L)`` to ``(N,)`` scores. An invalid sequence shows the validation error (letter
+    ``model`` maps one-hot ``(N, 4, L)`` to ``(N,)`` scores, or to outputs of which ``target`` selects one
+    (:data:`teachbind.predict.Target`). An invalid sequence shows the validation error (letter
     and position) instead of a map. Returns an ``ipywidgets.VBox``.
     """
     import ipywidgets as widgets
@@ -67,8 +68,9 @@ def mutation_map_explorer(model: torch.nn.Module, sequence: str, *, alphabet: st
         except ValueError as error:
             status.value = _error(str(error))
             return
-        score = float(predict(model, x[None], device=device, amp=False)[0])
-        state.update(sequence=candidate, effects=interpret.ism(model, x[None], device=device)[0].numpy())
+        score = float(predict(model, x[None], target=target, device=device, amp=False)[0])
+        effects = interpret.ism(model, x[None], target=target, device=device)[0]
+        state.update(sequence=candidate, effects=effects.numpy())
         worst = np.unravel_index(state["effects"].argmin(), state["effects"].shape)
         letters = seq.get_alphabet(alphabet).letters
         status.value = (f"prediction <b>{score:.3f}</b> for {len(candidate)} nt; the most damaging substitution is "
