@@ -1,4 +1,5 @@
 """Evaluation metrics: AUROC and AUPR for binding classification, Pearson r for binding intensities.
+Introduced in Chapter 1 (``nbs/01_sequences.ipynb``).
 
 Each takes ``labels`` (or targets) and ``scores`` of shape ``(N,)`` as NumPy arrays, tensors or lists, and returns
 a float. AUROC is the probability that a random bound sequence scores above a random unbound one (0.5 = chance);

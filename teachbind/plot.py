@@ -1,4 +1,5 @@
-"""Figures the field expects: sequence logos, ROC curves, training curves."""
+"""Figures the field expects: sequence logos, ROC curves, training curves.
+Introduced in Chapter 1 (``nbs/01_sequences.ipynb``, logos and ROC curves); each later chapter adds its figures."""
 
 from __future__ import annotations
 

@@ -167,6 +167,53 @@ def test_site_builds_with_warnings_as_errors(site):
         assert "{glue" not in page and "glue:text" not in page, "every glued number is pasted"
 
 
+def _concept_modules():
+    import pkgutil
+
+    import teachbind
+
+    names = [m.name for m in pkgutil.walk_packages(teachbind.__path__, "teachbind.")
+             if not m.name.startswith("teachbind.course") and not (m.ispkg and _only_hands_names_on(m.name))]
+    return names + ["teachbind.course.exercises", "teachbind.course.report"]
+
+
+def _only_hands_names_on(package):
+    import importlib
+    import inspect
+
+    module = importlib.import_module(package)
+    return not any(getattr(v, "__module__", None) == package for v in vars(module).values()
+                   if inspect.isfunction(v) or inspect.isclass(v))
+
+
+def test_every_module_says_which_chapter_introduces_it():
+    import importlib
+
+    silent = [name for name in _concept_modules()
+              if not re.search(r"Chapters? \d", importlib.import_module(name).__doc__ or "")]
+    assert not silent, f"name the chapter that introduces each of these modules in its docstring: {silent}"
+
+
+@pytest.mark.site
+def test_the_api_reference_documents_every_public_name_of_every_module(site):
+    import importlib
+    import inspect
+
+    page = (site / "book" / "api.html").read_text()
+    missing = []
+    for name in _concept_modules():
+        module = importlib.import_module(name)
+        if f'id="module-{name}"' not in page:
+            missing.append(name)
+            continue
+        for attribute, value in vars(module).items():
+            defined_here = getattr(value, "__module__", None) == name
+            if not attribute.startswith("_") and defined_here and (inspect.isfunction(value) or inspect.isclass(value)):
+                if f'id="{name}.{attribute}"' not in page:
+                    missing.append(f"{name}.{attribute}")
+    assert not missing, f"not on the API page (book/api.md): {missing}"
+
+
 @pytest.mark.site
 def test_the_prose_quotes_this_runs_numbers(site):
     pasted = {}

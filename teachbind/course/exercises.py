@@ -1,4 +1,5 @@
 """Checks for the book's exercises: run a student's function on generated cases and say exactly what is wrong.
+Every chapter's exercises call them, from Chapter 1 (``nbs/01_sequences.ipynb``) on.
 
 Each ``check_*`` function takes the student's function, compares it with the package's reference on a set of
 cases, prints a line when every case passes, and otherwise raises :class:`ExerciseFailed` naming the input, the

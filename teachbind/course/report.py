@@ -1,5 +1,5 @@
 """Record each chapter's key results, for later chapters and for the book's reproduction page, and glue the numbers
-the prose quotes.
+the prose quotes. Every chapter calls it, from Chapter 1 (``nbs/01_sequences.ipynb``) on.
 
 ``record("01_sequences", pwm_auc={...}, n_experiments=18)`` merges the values into ``<results>/01_sequences.json``
 (see `results_dir`). The file is a flat JSON object whose values are numbers or ``{name: number}`` maps.

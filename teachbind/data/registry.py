@@ -1,4 +1,5 @@
 """The registry of real data files: where each comes from, its checksum, and how to get a verified local copy.
+Introduced in Chapter 1 (``nbs/01_sequences.ipynb``); every chapter reads its data through it.
 
 Every file is named by its path in the data mirror (``deepbind_encode_chipseq/..._B.seq.gz``). :func:`fetch`
 returns a local path to a verified copy, looking in this order:

@@ -1,4 +1,6 @@
-"""Synthetic sequences with planted motifs: data whose right answer is known before any model is trained."""
+"""Synthetic sequences with planted motifs: data whose right answer is known before any model is trained.
+Introduced in Chapter 1 (``nbs/01_sequences.ipynb``, one planted motif); Chapter 3 adds the compendium of cell
+types and Chapter 4 the multimodal CLIP windows."""
 
 from __future__ import annotations
 

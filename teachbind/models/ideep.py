@@ -270,7 +270,3 @@ def sequence_filters(model: IDeep, x: torch.Tensor, *, batch_size: int = BATCH_S
         activations = torch.cat([cnn.activations(b.to(device)).cpu() for b in x.split(batch_size)])
     return motifs_from_activations(cnn.pad(x), activations, cnn.filter_width, threshold=threshold, windows="all",
                                    alphabet="RNA")
-
-
-__all__ = ["ACTIVATIONS", "DenseNet", "HIDDEN_UNITS", "IDeep", "MODALITIES", "Modalities", "REAL_VALUED", "SequenceCNN",
-           "fit_ideep", "input_features", "pretrain", "rmsprop", "sequence_filters"]
