@@ -79,9 +79,12 @@ def test_search_space_draws_within_the_papers_ranges():
         assert frame.conv_weight_decay.between(1e-15, 1e-3).all()
         assert set(frame.dropout) == {0.0, 0.25, 0.5} and set(frame.hidden) == {0, 32}
         assert set(frame.pooling) == poolings
-        model, optimizer = deepbind.build(sets[0])
+        model, settings = deepbind.build(sets[0])
+        assert set(settings) == set(deepbind.OPTIMISER_KEYS) and model.hidden is None or model.hidden.out_features == 32
+        optimizer = deepbind.sgd(model, **settings)
         assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == sets[0]["momentum"]
         assert optimizer.param_groups[0]["params"][0] is model.motifs
+        assert optimizer.param_groups[0]["weight_decay"] == sets[0]["conv_weight_decay"]
 
 
 def test_held_out_score_treats_dead_or_diverged_models_as_chance():
@@ -97,8 +100,8 @@ def test_deepbind_learns_a_planted_motif_and_its_detector_is_that_motif(seeded, 
     x, y = seq.one_hot(sim.seqs), torch.from_numpy(sim.labels)
     params = dict(learning_rate=0.02, momentum=0.97, conv_weight_decay=1e-10, dense_weight_decay=1e-10,
                   conv_init_scale=1e-3, dense_init_scale=1e-2, dropout=0.0, hidden=0, pooling="max")
-    model, history = deepbind.fit_deepbind(params, (x[:1000], y[:1000]), (x[1000:], y[1000:]), epochs=8,
-                                           seed=seeded, device="cpu", motif_width=12)
+    model, history = deepbind.fit_candidate(params, (x[:1000], y[:1000]), (x[1000:], y[1000:]), max_epochs=8,
+                                            seed=seeded, device="cpu", motif_width=12)
     record_property("valid_auroc", history["valid_score"].max())
     assert history["valid_score"].max() > 0.95
     bound = x[sim.labels == 1]
@@ -169,3 +172,33 @@ def test_residualbind_block_output_sees_exactly_its_receptive_field():
     model.block(model.first(x))[0, :, 50].sum().backward()
     reached = torch.nonzero(x.grad.abs().sum((0, 1)) > 0)[:, 0]
     assert (reached.min().item(), reached.max().item()) == (30, 70)
+
+
+def test_every_training_recipe_has_one_signature():
+    import inspect
+
+    from teachbind.models import ideep, residualbind
+
+    shared = ["max_epochs", "patience", "batch_size", "seed", "device", "progress"]
+    for recipe in (deepbind.fit_deepbind, basset.fit_basset, ideep.fit_ideep, residualbind.fit_residualbind):
+        parameters = inspect.signature(recipe).parameters
+        positional = [p for p in parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
+        assert [p.name for p in positional] == ["model", "train", "valid"], recipe.__name__
+        assert positional[2].default is None, f"{recipe.__name__}: validation data are optional"
+        keywords = [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY]
+        assert keywords[:len(shared)] == shared, recipe.__name__
+
+
+def test_fit_basset_augments_afresh_each_epoch_and_repeats_with_its_seed():
+    motif = motifs.Motif("toy", "toy", motifs.pwm_from_iupac("GATTACA"))
+    sim = data.plant_motif(motif, 200, length=60, seed=2)
+    x, y = seq.one_hot(sim.seqs), torch.from_numpy(sim.labels)[:, None]
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = Basset(1, 60, filters=(8, 8, 8), hidden=(16, 16))
+        runs.append(basset.fit_basset(model, (x[:150], y[:150]), (x[150:], y[150:]), max_epochs=2, seed=4,
+                                      augmented=True, device="cpu"))
+    assert len(runs[0]) == 2 and runs[0]["train_loss"].tolist() == runs[1]["train_loss"].tolist()
+    assert not torch.equal(basset.augment(x, seed=1), basset.augment(x, seed=2))
+    assert torch.equal(basset.augment(x, seed=1, max_shift=0).sum((1, 2)), x.sum((1, 2))), "strands keep every letter"

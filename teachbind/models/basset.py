@@ -7,11 +7,13 @@ connected layers mix them, and one sigmoid output per cell type gives the probab
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from teachbind.seq import check_one_hot
+from teachbind.seq import check_one_hot, random_shifts, random_strands
+from teachbind.train import fit, seed_everything
 
 PADDINGS = ("same", "valid")
 
@@ -123,3 +125,27 @@ def rmsprop(model: Basset, *, learning_rate: float = 0.002, decay: float = 0.98)
 def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy averaged over sequences and cell types: ``(N, T)`` logits and 0/1 targets."""
     return F.binary_cross_entropy_with_logits(logits, targets.float())
+
+
+def augment(x: torch.Tensor, *, seed: int, max_shift: int = 10) -> torch.Tensor:
+    """Each one-hot sequence of ``x`` ``(N, 4, L)`` read from a random strand (:func:`teachbind.seq.random_strands`)
+    and shifted by a random 0 to ``max_shift`` positions either way (:func:`teachbind.seq.random_shifts`), as
+    Basenji augmented its training data (Kelley 2018); Chapter 3 adds it to Basset."""
+    return random_shifts(random_strands(x, seed=seed), max_shift, seed=seed)
+
+
+def fit_basset(model: Basset, train: tuple[torch.Tensor, torch.Tensor], valid=None, *, max_epochs: int = 100,
+               patience: int | None = 10, batch_size: int = 128, seed: int = 0, device: str | torch.device = "auto",
+               progress: bool = False, learning_rate: float = 0.002, augmented: bool = False) -> pd.DataFrame:
+    """Train ``model`` as Basset was trained and return :func:`teachbind.train.fit`'s history: :func:`loss`,
+    :func:`rmsprop` (learning rate 0.002), batches of 128, stopping after ``patience`` (10) epochs without a lower
+    validation loss and keeping the best epoch's weights (the paper set no cap on epochs; ``max_epochs`` is one),
+    seeded with ``seed``. ``train`` and ``valid`` are ``(x (N, 4, L), y (N, T))``. With ``augmented``, every epoch
+    reads the training sequences afresh through :func:`augment` (seed ``seed + epoch``), which the paper did not do.
+    """
+    seed_everything(seed)
+    x, y = train
+    data = (lambda epoch: (augment(x, seed=seed + epoch), y)) if augmented else (x, y)
+    return fit(model, data, valid, loss_fn=loss, optimizer=rmsprop(model, learning_rate=learning_rate),
+               max_epochs=max_epochs, batch_size=batch_size, patience=patience, device=device, seed=seed,
+               progress=progress)

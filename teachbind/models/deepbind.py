@@ -7,6 +7,7 @@ number with a linear layer (optionally behind a hidden layer of ReLU units).
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -131,11 +132,13 @@ def search_space(task: str = "classification") -> dict:
 OPTIMISER_KEYS = ("learning_rate", "momentum", "conv_weight_decay", "dense_weight_decay")
 
 
-def build(params: dict, **fixed) -> tuple[DeepBind, torch.optim.SGD]:
-    """A fresh :class:`DeepBind` and its :func:`sgd` optimiser from one calibration candidate ``params``
-    (see :func:`search_space`); ``fixed`` holds the other constructor arguments (width, strands, task)."""
+def build(params: dict, *, seed: int = 0, **fixed) -> tuple[DeepBind, dict]:
+    """A fresh :class:`DeepBind` initialised under ``seed`` from one calibration candidate ``params`` (see
+    :func:`search_space`), and the candidate's optimiser settings for :func:`fit_deepbind`; ``fixed`` holds the
+    other constructor arguments (width, strands, task)."""
+    seed_everything(seed)
     model = DeepBind(**{k: v for k, v in params.items() if k not in OPTIMISER_KEYS}, **fixed)
-    return model, sgd(model, **{k: params[k] for k in OPTIMISER_KEYS})
+    return model, {k: params[k] for k in OPTIMISER_KEYS}
 
 
 def held_out_score(task: str, labels: torch.Tensor, predictions: torch.Tensor) -> float:
@@ -148,21 +151,33 @@ def held_out_score(task: str, labels: torch.Tensor, predictions: torch.Tensor) -
     return auroc(labels, predictions) if task == "classification" else pearson(labels, predictions)
 
 
-def fit_deepbind(params: dict, train, valid=None, *, epochs: int, batch_size: int = 64, seed: int = 0,
-                 device: str | torch.device = "auto", progress: bool = False, **fixed):
-    """Build DeepBind from a calibration candidate ``params`` (:func:`build`) and train it with its SGD for
-    ``epochs`` epochs of batch 64, the paper's batch size.
+def fit_deepbind(model: DeepBind, train, valid=None, *, max_epochs: int, patience: int | None = None,
+                 batch_size: int = 64, seed: int = 0, device: str | torch.device = "auto", progress: bool = False,
+                 learning_rate: float, momentum: float, conv_weight_decay: float, dense_weight_decay: float
+                 ) -> pd.DataFrame:
+    """Train ``model`` as DeepBind was trained and return :func:`teachbind.train.fit`'s history: its :func:`sgd`
+    with the calibrated ``learning_rate``, ``momentum`` and weight decays, batches of 64 (the paper's), for
+    ``max_epochs`` epochs (the paper trained for a fixed number of steps: ``patience=None``), seeded with ``seed``.
 
     ``train`` and ``valid`` are as in :func:`teachbind.train.fit` (``train`` may be a function of the epoch that
     makes fresh shuffled negatives). The loss is binary cross-entropy on the logits for
     ``task="classification"`` and mean squared error for ``"regression"``. With ``valid``, the held-out score
-    (:func:`held_out_score`) is measured each epoch and the best epoch's weights are kept. Returns the model
-    and :func:`teachbind.train.fit`'s history.
+    (:func:`held_out_score`) is measured each epoch and the best epoch's weights are kept.
     """
     seed_everything(seed)
-    model, optimizer = build(params, **fixed)
+    optimizer = sgd(model, learning_rate=learning_rate, momentum=momentum, conv_weight_decay=conv_weight_decay,
+                    dense_weight_decay=dense_weight_decay)
     loss = F.binary_cross_entropy_with_logits if model.task == "classification" else F.mse_loss
-    history = fit(model, train, valid, loss_fn=loss, optimizer=optimizer, max_epochs=epochs,
-                  batch_size=batch_size, patience=None, metric=lambda y, p: held_out_score(model.task, y, p),
-                  metric_name="score", device=device, seed=seed, progress=progress)
+    return fit(model, train, valid, loss_fn=loss, optimizer=optimizer, max_epochs=max_epochs,
+               batch_size=batch_size, patience=patience, metric=lambda y, p: held_out_score(model.task, y, p),
+               metric_name="score", device=device, seed=seed, progress=progress)
+
+
+def fit_candidate(params: dict, train, valid=None, *, max_epochs: int, seed: int = 0,
+                  device: str | torch.device = "auto", progress: bool = False, **fixed) -> tuple[DeepBind, pd.DataFrame]:
+    """One step of the calibration: :func:`build` the candidate ``params`` (``fixed``: the other constructor
+    arguments) and :func:`fit_deepbind` it; returns the model and its history."""
+    model, optimiser = build(params, seed=seed, **fixed)
+    history = fit_deepbind(model, train, valid, max_epochs=max_epochs, seed=seed, device=device, progress=progress,
+                           **optimiser)
     return model, history

@@ -243,9 +243,10 @@ def rmsprop(model: nn.Module, *, learning_rate: float = 0.001) -> torch.optim.RM
     return torch.optim.RMSprop(model.parameters(), lr=learning_rate, alpha=0.9, eps=1e-7)
 
 
-def fit_ideep(model: nn.Module, train: tuple[Modalities, torch.Tensor], valid: tuple[Modalities, torch.Tensor], *,
-              max_epochs: int = 20, patience: int = 5, batch_size: int = 100, learning_rate: float = 0.001,
-              seed: int = 0, device: str | torch.device = "auto", progress: bool = False) -> pd.DataFrame:
+def fit_ideep(model: nn.Module, train: tuple[Modalities, torch.Tensor],
+              valid: tuple[Modalities, torch.Tensor] | None = None, *, max_epochs: int = 20, patience: int | None = 5,
+              batch_size: int = 100, seed: int = 0, device: str | torch.device = "auto", progress: bool = False,
+              learning_rate: float = 0.001) -> pd.DataFrame:
     """Train a model of :class:`Modalities` as the paper trained iDeep: binary cross-entropy, RMSprop, batches of
     100, at most 20 epochs, stopping when the validation loss has not improved for ``patience`` epochs and keeping
     the best epoch's weights. An :class:`IDeep` first standardizes its real-valued modalities with the training
@@ -254,7 +255,8 @@ def fit_ideep(model: nn.Module, train: tuple[Modalities, torch.Tensor], valid: t
     x, y = train
     if isinstance(model, IDeep):
         model.set_scaling(x)
-    return fit(model, (x, y.float()), (valid[0], valid[1].float()), loss_fn=F.binary_cross_entropy_with_logits,
+    valid = None if valid is None else (valid[0], valid[1].float())
+    return fit(model, (x, y.float()), valid, loss_fn=F.binary_cross_entropy_with_logits,
                optimizer=rmsprop(model, learning_rate=learning_rate), max_epochs=max_epochs, batch_size=batch_size,
                patience=patience, device=device, amp=False, seed=seed, progress=progress)
 

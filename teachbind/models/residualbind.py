@@ -8,6 +8,7 @@ and one dense layer turn that into one number. The layer sizes are those of the 
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -90,9 +91,10 @@ class ResidualBind(nn.Module):
 
 
 def fit_residualbind(model: ResidualBind, train: tuple[torch.Tensor, torch.Tensor],
-                     valid: tuple[torch.Tensor, torch.Tensor], *, max_epochs: int = 300, patience: int = 20,
-                     batch_size: int = 100, learning_rate: float = 1e-3, decay: float = 0.3, decay_patience: int = 7,
-                     device: str | torch.device = "auto", seed: int = 0, progress: bool = False):
+                     valid: tuple[torch.Tensor, torch.Tensor] | None = None, *, max_epochs: int = 300,
+                     patience: int | None = 20, batch_size: int = 100, seed: int = 0,
+                     device: str | torch.device = "auto", progress: bool = False, learning_rate: float = 1e-3,
+                     decay: float = 0.3, decay_patience: int = 7) -> pd.DataFrame:
     """Train ``model`` as the released code did and return :func:`teachbind.train.fit`'s history: mean squared
     error, Adam (``learning_rate`` 1e-3), batches of 100, the weights of the epoch with the best validation
     Pearson r kept, the learning rate multiplied by ``decay`` (0.3) after ``decay_patience`` (7) epochs without

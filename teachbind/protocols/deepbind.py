@@ -34,10 +34,10 @@ def peaks_and_shuffles(peaks: list[str], rng: np.random.Generator) -> tuple[torc
 
 def train_on_peaks(params: dict, peaks: list[str], epochs: int, valid=None, *, seed: int = 0,
                    device: str | torch.device = "auto") -> tuple[DeepBind, pd.DataFrame]:
-    """:func:`teachbind.models.deepbind.fit_deepbind` on ``peaks`` with new shuffled negatives every epoch."""
+    """:func:`teachbind.models.deepbind.fit_candidate` on ``peaks`` with new shuffled negatives every epoch."""
     rng = np.random.default_rng(seed)
-    return deepbind.fit_deepbind(params, lambda epoch: peaks_and_shuffles(peaks, rng), valid, epochs=epochs,
-                                 seed=seed, device=device)
+    return deepbind.fit_candidate(params, lambda epoch: peaks_and_shuffles(peaks, rng), valid, max_epochs=epochs,
+                                  seed=seed, device=device)
 
 
 def calibrate_on_peaks(peaks: list[str], candidates: list[dict], *, folds: int = 2, epochs: int = 4, seed: int = 0,
