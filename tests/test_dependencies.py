@@ -25,7 +25,7 @@ def test_every_dependency_of_pyproject_is_pinned_at_a_version_it_accepts():
     pins = _pins(ROOT / "requirements.txt")
     for requirement in wanted:
         pin = pins.get(requirement.name.lower())
-        assert pin is not None, f"{requirement.name} is a dependency in pyproject.toml but not pinned in requirements.txt"
+        assert pin is not None, f"{requirement.name} is in pyproject.toml but not pinned in requirements.txt"
         version = next(iter(pin.specifier)).version
         assert requirement.specifier.contains(version, prereleases=True), \
             f"requirements.txt pins {pin}, which pyproject.toml's {requirement} does not accept"

@@ -37,10 +37,12 @@ def test_embed_writes_the_pattern_into_every_sequence_and_leaves_the_input_alone
 
 def test_global_importance_is_the_effect_of_the_intervention_on_each_sequence():
     background = seq.one_hot(["CAGUCAGU", "AAAAAAAA", "GGGGGGGG"], alphabet="RNA")
-    effects = gia.global_importance(CountA(), background, lambda x: gia.embed(x, "AAAA", 2, alphabet="RNA"), device="cpu")
+    effects = gia.global_importance(CountA(), background, lambda x: gia.embed(x, "AAAA", 2, alphabet="RNA"),
+                                    device="cpu")
     assert effects.tolist() == [3.0, 0.0, 4.0]  # four A's written over GUCA, AAAA and GGGG
     uniform = gia.profile_background(seq.one_hot(["ACGU", "CGUA", "GUAC", "UACG"], alphabet="RNA"), 20000, seed=1)
-    summary = gia.summarize(gia.global_importance(CountA(), uniform, lambda x: gia.embed(x, "AA", 1, alphabet="RNA"), device="cpu"))
+    two_a = gia.global_importance(CountA(), uniform, lambda x: gia.embed(x, "AA", 1, alphabet="RNA"), device="cpu")
+    summary = gia.summarize(two_a)
     assert summary.low < 1.5 < summary.high and summary.high - summary.low < 0.05  # 2 A's replace 0.5 on average
 
 

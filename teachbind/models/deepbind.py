@@ -165,19 +165,25 @@ def fit_deepbind(model: DeepBind, train, valid=None, *, max_epochs: int, patienc
     (:func:`held_out_score`) is measured each epoch and the best epoch's weights are kept.
     """
     seed_everything(seed)
-    optimizer = sgd(model, learning_rate=learning_rate, momentum=momentum, conv_weight_decay=conv_weight_decay,
-                    dense_weight_decay=dense_weight_decay)
+    return _train(model, train, valid, max_epochs=max_epochs, patience=patience, batch_size=batch_size, seed=seed,
+                  device=device, progress=progress, learning_rate=learning_rate, momentum=momentum,
+                  conv_weight_decay=conv_weight_decay, dense_weight_decay=dense_weight_decay)
+
+
+def _train(model, train, valid, *, max_epochs, patience, batch_size, seed, device, progress, **optimiser):
     loss = F.binary_cross_entropy_with_logits if model.task == "classification" else F.mse_loss
-    return fit(model, train, valid, loss_fn=loss, optimizer=optimizer, max_epochs=max_epochs,
+    return fit(model, train, valid, loss_fn=loss, optimizer=sgd(model, **optimiser), max_epochs=max_epochs,
                batch_size=batch_size, patience=patience, metric=lambda y, p: held_out_score(model.task, y, p),
                metric_name="score", device=device, seed=seed, progress=progress)
 
 
 def fit_candidate(params: dict, train, valid=None, *, max_epochs: int, seed: int = 0,
-                  device: str | torch.device = "auto", progress: bool = False, **fixed) -> tuple[DeepBind, pd.DataFrame]:
-    """One step of the calibration: :func:`build` the candidate ``params`` (``fixed``: the other constructor
-    arguments) and :func:`fit_deepbind` it; returns the model and its history."""
+                  device: str | torch.device = "auto", progress: bool = False, **fixed
+                  ) -> tuple[DeepBind, pd.DataFrame]:
+    """One step of the calibration: :func:`build` the candidate ``params`` under ``seed`` (``fixed``: the other
+    constructor arguments) and train it as :func:`fit_deepbind` does, its dropout continuing the random stream
+    that seeded its initial weights (one seeded draw per candidate); returns the model and its history."""
     model, optimiser = build(params, seed=seed, **fixed)
-    history = fit_deepbind(model, train, valid, max_epochs=max_epochs, seed=seed, device=device, progress=progress,
-                           **optimiser)
+    history = _train(model, train, valid, max_epochs=max_epochs, patience=None, batch_size=64, seed=seed,
+                     device=device, progress=progress, **optimiser)
     return model, history
