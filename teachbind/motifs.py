@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from scipy import stats
 
 from teachbind.metrics import auroc_columns
-from teachbind.seq import get_alphabet
 from teachbind.predict import BATCH_SIZE, pick_device
+from teachbind.seq import get_alphabet
 
 IUPAC = {
     "A": "A", "C": "C", "G": "G", "T": "T", "U": "T",
@@ -295,22 +296,12 @@ def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n
         order = np.argsort(p[i], kind="stable")
         if n_nearest is not None:
             order = order[:n_nearest]
-        qvals = _benjamini_hochberg(p[i])
+        qvals = stats.false_discovery_control(p[i], method="bh")
         for j in order:
             rows.append((i, targets[j].id, targets[j].name, float(p[i, j]), float(qvals[j]),
                          int(offsets[i, j]), int(overlaps[i, j]), "+-"[int(strands[i, j])]))
     return pd.DataFrame(rows, columns=["query", "target_id", "target_name", "p_value", "q_value",
                                        "offset", "overlap", "strand"])
-
-
-def _benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    p = np.asarray(p, dtype=np.float64)
-    order = np.argsort(p)
-    ranked = p[order] * len(p) / np.arange(1, len(p) + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty_like(q)
-    out[order] = np.minimum(q, 1.0)
-    return out
 
 
 def choose_motif(x: torch.Tensor, labels, candidates: Sequence[Motif], *, both_strands: bool = True,

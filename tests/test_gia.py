@@ -118,3 +118,10 @@ def test_copies_at_spaces_copies_from_the_end_of_the_previous_one():
     assert gia.copies_at("GCU", 2, 3, 4) == [("GCU", 2), ("GCU", 9), ("GCU", 16)]
     out = gia.embedding(*gia.copies_at("GC", 1, 2, 1), alphabet="RNA")(seq.one_hot(["AAAAAAA"], alphabet="RNA"))
     assert seq.decode(out, alphabet="RNA") == ["AGCAGCA"]
+
+
+def test_an_intervention_that_changes_the_batch_is_refused():
+    background = seq.one_hot(["ACGUACGU"] * 3, alphabet="RNA")
+    with pytest.raises(ValueError, match=r"changed the batch: \(3, 4, 8\) -> \(2, 4, 8\)"):
+        gia.global_importance(Likes("GCA"), background, {"fine": lambda x: x, "drops one": lambda x: x[1:]},
+                              device="cpu")

@@ -174,3 +174,16 @@ def test_a_flat_matrix_matches_nothing_by_correlation_but_ctcf_by_distance():
     assert motifs.tomtom([flat], database, distance="pearson").q_value.min() > 0.5
     with pytest.raises(ValueError, match="distance must be"):
         motifs.tomtom([flat], database, distance="cosine")
+
+
+def test_tomtom_q_values_are_benjamini_hochberg_over_each_querys_targets(rng):
+    targets = [motifs.Motif(f"m{i}", f"m{i}", motifs.pwm_from_counts(rng.integers(0, 10, (4, 8)), pseudocount=1))
+               for i in range(30)]
+    table = motifs.tomtom([motifs.pwm_from_iupac("GATTAC"), motifs.pwm_from_iupac("CACGTGA")], targets)
+    for _, rows in table.groupby("query"):
+        p = rows["p_value"].to_numpy()
+        order = np.argsort(p)
+        by_rank = p[order] * len(p) / np.arange(1, len(p) + 1)
+        expected = np.empty_like(p)
+        expected[order] = np.minimum(np.minimum.accumulate(by_rank[::-1])[::-1], 1.0)
+        assert np.allclose(rows["q_value"].to_numpy(), expected, rtol=1e-12)

@@ -128,9 +128,10 @@ def global_importance(model: torch.nn.Module, background: torch.Tensor,
     for start in range(0, len(names), per_pass):
         group = names[start:start + per_pass]
         after = [named[name](background) for name in group]
-        if any(a.shape != background.shape for a in after):
-            changed = next(a for a in after if a.shape != background.shape)
-            raise ValueError(f"the intervention changed the batch: {tuple(background.shape)} -> {tuple(changed.shape)}")
+        for changed in after:
+            if changed.shape != background.shape:
+                raise ValueError(f"the intervention changed the batch: {tuple(background.shape)} -> "
+                                 f"{tuple(changed.shape)}")
         for name, scores in zip(group, predict(model, torch.cat(after), **options).split(n)):
             change = scores - before
             effects[name] = change.squeeze(-1) if change.ndim == 2 and change.shape[1] == 1 else change

@@ -35,8 +35,9 @@ ACTIVATIONS = ("prelu", "sigmoid")
 class Modalities:
     """Named tensors that share their first dimension, the windows: ``x["region"]`` is one modality,
     ``x[rows]`` (an index, slice or index tensor) the same windows of every modality, ``len(x)`` their number and
-    ``x.to(device)`` a copy on ``device``. This is the input :class:`IDeep` reads (:func:`teachbind.data.clip.as_modalities` builds it); it passes
-    through :func:`teachbind.train.fit` and :func:`teachbind.predict.predict` like a tensor."""
+    ``x.to(device)`` a copy on ``device``. This is the input :class:`IDeep` reads
+    (:func:`teachbind.data.clip.as_modalities` builds it); it passes through :func:`teachbind.train.fit` and
+    :func:`teachbind.predict.predict` like a tensor."""
 
     def __init__(self, **tensors: torch.Tensor):
         sizes = {name: len(t) for name, t in tensors.items()}
