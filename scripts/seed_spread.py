@@ -28,6 +28,11 @@ TRAINING_TESTS = {  # test: {recorded property: the threshold the test asserts}
     "tests/test_models.py::test_deepbind_learns_a_planted_motif_and_its_detector_is_that_motif": {
         "valid_auroc": "> 0.95"},
     "tests/test_train.py::test_fit_learns_a_planted_motif": {"test_auroc": "> 0.95"},
+    "tests/test_protocols.py::test_ideep_protocol_trains_every_variant_the_folder_allows": {
+        "region_auroc": "> 0.65", "ideep_auroc": "> 0.68"},
+    "tests/test_protocols.py::test_residualbind_protocol_trains_on_files_given_by_path": {"pearson": "> 0.6"},
+    "tests/test_protocols.py::test_deepbind_rnacompete_protocol_calibrates_and_trains_on_files_given_by_path": {
+        "pearson": "> 0.8"},
 }
 STRONG = ("REST", "USF1", "USF2", "GABPA")
 CHAPTER_NUMBERS = {  # chapter: {name: (threshold in tests/test_book.py, function of the recorded results)}

@@ -144,6 +144,21 @@ def validation_split(labels: np.ndarray, fraction: float = 0.2, *, seed: int = 0
     return np.setdiff1d(np.arange(len(labels)), valid), np.sort(valid)
 
 
+def is_dead(predictions) -> bool:
+    """Whether a model's predictions ``(N, ...)`` say it never learned or diverged: a value that is not finite,
+    or a spread below a millionth of their scale (a model stuck at its output bias)."""
+    p = torch.as_tensor(predictions).double()
+    return not bool(torch.isfinite(p).all()) or float(p.std()) <= 1e-6 * max(1.0, float(p.abs().mean()))
+
+
+def random_split(n: int, fraction: float = 0.1, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, valid)`` of ``range(n)``, ``int(fraction * n)`` of them held out at random (for regression
+    targets; :func:`validation_split` holds out the same fraction of each class)."""
+    order = np.random.default_rng(seed).permutation(n)
+    held_out = int(n * fraction)
+    return order[held_out:], order[:held_out]
+
+
 def calibrate(score: Callable[[dict, np.ndarray, np.ndarray], float], candidates: list[dict], n: int, *,
               folds: int = 3, seed: int = 0, progress: bool = True) -> pd.DataFrame:
     """Random-search calibration with k-fold cross-validation, as DeepBind chose its hyperparameters.

@@ -3,11 +3,13 @@
 import gzip
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from teachbind import data, metrics, motifs, protocols, seq
 from teachbind.models import DeepBind, deepbind
-from teachbind.train import sample_hyperparameters
+from teachbind.train import is_dead, sample_hyperparameters
 
 
 def _write_chipseq(path, seqs, labels):
@@ -51,3 +53,158 @@ def test_deepbind_protocol_calibrates_and_trains_on_a_file_given_by_path(own_chi
     assert len(result.calibration) == 2 and result.chosen is candidates[int(result.calibration.loc[0, "candidate"])]
     assert result.scores.shape == (200,) and np.isfinite(result.scores).all()
     assert result.auroc == metrics.auroc(result.labels, result.scores)
+
+
+def _write_ionmf_split(folder, windows, rows, *, cobinding_channels=4):
+    """Write the simulated ``windows[rows]`` as an iONMF split folder with sequences, labels, region types and
+    ``cobinding_channels`` co-binding channels only (no structure, no motif scores)."""
+    folder.mkdir(parents=True)
+    sequences, labels = windows.sequences[rows], windows.labels[rows]
+    region, cobinding = windows.region[rows], windows.cobinding[rows, :cobinding_channels]
+    length = len(sequences[0])
+    with gzip.open(folder / "sequences.fa.gz", "wt") as handle:
+        for i, (s, label) in enumerate(zip(sequences, labels)):
+            handle.write(f"> chr1,+,{1000 * i},{1000 * i + length - 1}; class:{label}\n{s[:60]}\n{s[60:]}\n")
+    with gzip.open(folder / "matrix_Response.tab.gz", "wt") as handle:
+        handle.write("Class\n" + "".join(f"{label}\n" for label in labels))
+
+    def table(name, header, values):
+        with gzip.open(folder / name, "wt") as handle:
+            handle.write("\t".join(header) + "\n")
+            np.savetxt(handle, values, fmt="%d", delimiter="\t")
+
+    table("matrix_RegionType.tab.gz", [r for r in data.clip.REGION_TYPES for _ in range(length)],
+          region.reshape(len(labels), -1))
+    partners = [f"PARTNER{c}" for c in range(cobinding_channels)]
+    table("matrix_Cobinding.tab.gz", [p for p in partners for _ in range(length)],
+          cobinding.reshape(len(labels), -1))
+
+
+@pytest.fixture
+def own_clip(tmp_path):
+    """A CLIP experiment of one's own in iONMF's layout with three of the five modalities (simulated windows whose
+    binding depends on a motif, the region type and a partner's cross-link)."""
+    windows = data.simulate.simulate_multimodal(900, effects=dict(region=5.0, partner=5.0), bias=-4.0, seed=3)
+    _write_ionmf_split(tmp_path / "MYRBP" / "training_sample_0", windows, slice(0, 600))
+    _write_ionmf_split(tmp_path / "MYRBP" / "test_sample_0", windows, slice(600, None))
+    return tmp_path / "MYRBP"
+
+
+def test_a_clip_folder_of_ones_own_loads_with_the_modalities_it_has(own_clip):
+    train = data.load_ionmf(own_clip)
+    assert train.experiment == "MYRBP" and len(train) == 600 and train.available == ("sequence", "region", "cobinding")
+    assert train.structure is None and train.motif is None and train.cobinding.shape == (600, 4, 101)
+    assert train.cobinding_experiments == ["PARTNER0", "PARTNER1", "PARTNER2", "PARTNER3"]
+    assert train.modalities().names == ("sequence", "region", "cobinding")
+    with pytest.raises(KeyError, match="MYRBP/training_sample_0 has no structure modality: matrix_RNAfold.tab.gz"):
+        train.modalities("sequence", "structure")
+
+
+def test_a_clip_folder_with_a_bad_file_is_refused_naming_file_and_line(own_clip, tmp_path):
+    fasta = own_clip / "test_sample_0" / "sequences.fa.gz"
+    with gzip.open(fasta, "rt") as handle:
+        lines = handle.read().splitlines()
+    lines[3] = "> chr1 + 1000 1100 class 1"
+    with gzip.open(fasta, "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"test_sample_0/sequences.fa.gz, line 4: header '> chr1 \+ 1000 1100"):
+        data.load_ionmf(own_clip, "test")
+    with pytest.raises(FileNotFoundError, match="expected the iONMF layout training_sample_0/ and test_sample_0/"):
+        data.load_ionmf(tmp_path)
+
+
+def test_ideep_protocol_trains_every_variant_the_folder_allows(own_clip, seeded, record_property):
+    result = protocols.ideep.run_experiment(own_clip, max_epochs=3, patience=3, pretrain_epochs=1, seed=seeded,
+                                            device="cpu")
+    record_property("region_auroc", result.auroc["region"])
+    record_property("ideep_auroc", result.auroc["iDeep"])
+    assert list(result.auroc) == ["iDeep", "iDeep, no pretraining", "sequence", "region", "cobinding"]
+    assert result.experiment == "MYRBP" and result.scores["iDeep"].shape == (300,)
+    # over seeds 0-4: region 0.717-0.752, iDeep 0.744-0.773
+    assert result.auroc["region"] > 0.65 and result.auroc["iDeep"] > 0.68, result.auroc
+    assert result.filters.shape[1] == 4 and len(result.filter_sites) == len(result.filters)
+    with pytest.raises(ValueError, match="variant 'motif' needs the motif modality, which these files lack"):
+        protocols.ideep.run_experiment(own_clip, variants=("motif",), device="cpu")
+
+
+def _write_probes(path, seqs, scores):
+    with open(path, "w") as handle:
+        handle.writelines(f"{score:.3f}\t{s}\n" for s, score in zip(seqs, scores))
+
+
+@pytest.fixture
+def own_rnacompete(tmp_path):
+    """An RNAcompete experiment of one's own: Set A and Set B files of random 30-38 nt probes (DNA letters, as
+    RNAcontext writes them) whose intensity is the number of UGCAUG sites plus noise; one Set A probe lacks an
+    intensity (NaN)."""
+    rng = np.random.default_rng(11)
+
+    def probe_set(n):
+        seqs = ["".join(rng.choice(list("ACGT"), size=rng.integers(30, 39))) for _ in range(n)]
+        seqs = [s[:i] + "TGCATG" + s[i + 6:] if rng.random() < 0.4 else s
+                for s, i in zip(seqs, rng.integers(0, 24, n))]
+        return seqs, np.array([s.count("TGCATG") for s in seqs]) * 2.0 + rng.normal(0, 0.5, n)
+
+    a_seqs, a_scores = probe_set(1000)
+    a_scores[7] = np.nan
+    _write_probes(tmp_path / "MYRBP_A.txt", a_seqs, a_scores)
+    _write_probes(tmp_path / "MYRBP_B.txt", *probe_set(500))
+    return tmp_path / "MYRBP_A.txt"
+
+
+def test_rnacompete_files_of_ones_own_load_by_path_with_set_b_beside_them(own_rnacompete):
+    probes = data.load_probe_sets(own_rnacompete)
+    assert probes.name == "MYRBP" and len(probes.train_seqs) == 1000 and len(probes.test_seqs) == 500
+    assert np.isnan(probes.train_intensity[7]) and set("".join(probes.train_seqs)) == set("ACGU")
+    bad = own_rnacompete.with_name("BAD_A.txt")
+    bad.write_text("1.0\tACGU\n2.0\tACXGU\n")
+    bad.with_name("BAD_B.txt").write_text("1.0\tACGU\n")
+    with pytest.raises(ValueError, match=r"BAD_A.txt:2: invalid letter 'X' at position 2"):
+        data.load_probe_sets(bad)
+    with pytest.raises(FileNotFoundError, match="no _A in the file name"):
+        data.load_probe_sets(own_rnacompete.with_name("MYRBP_B.txt"))
+
+
+def test_residualbind_protocol_trains_on_files_given_by_path(own_rnacompete, seeded, record_property):
+    result = protocols.rnacompete.train_residualbind(own_rnacompete, max_epochs=8, patience=None, seed=seeded,
+                                                     device="cpu")
+    record_property("pearson", result.pearson)
+    assert result.experiment == "MYRBP" and result.dropped == 1 and result.train_probes == 999
+    assert result.model.length == 41 and result.predictions.shape == (500,)
+    assert result.pearson == metrics.pearson(result.targets, result.predictions)
+    assert result.pearson > 0.6, result.pearson  # over seeds 0-4: 0.732-0.803
+
+
+RNA_CANDIDATE = dict(learning_rate=0.02, momentum=0.98, conv_weight_decay=1e-10, dense_weight_decay=1e-8,
+                     conv_init_scale=1e-3, dense_init_scale=1e-2, dropout=0.0, hidden=0, pooling="maxavg")
+"""A candidate from DeepBind's regression search space (a random draw at this tiny budget may learn nothing)."""
+
+
+def test_deepbind_rnacompete_protocol_calibrates_and_trains_on_files_given_by_path(own_rnacompete, seeded,
+                                                                                  record_property):
+    candidates = [dict(RNA_CANDIDATE, pooling="max"), dict(RNA_CANDIDATE, learning_rate=0.005)]
+    result = protocols.rnacompete.train_deepbind(own_rnacompete, candidates, calibration_probes=600,
+                                                 calibration_epochs=2, final_epochs=4, seed=seeded, device="cpu")
+    record_property("pearson", result.pearson)
+    assert isinstance(result.model, DeepBind) and result.train_probes == 999 and len(result.calibration) == 2
+    assert result.chosen is candidates[int(result.calibration.loc[0, "candidate"])] and result.passed_over == []
+    assert result.pearson > 0.8, result.pearson  # over seeds 0-4: 0.878-0.884
+
+
+def test_a_model_that_learned_nothing_is_detected_and_the_next_candidate_trained():
+    assert is_dead(torch.full((50,), 0.3)) and is_dead(torch.tensor([1.0, float("nan")]))
+    assert is_dead(1e-10 * torch.randn(100) + 5.0) and not is_dead(torch.randn(100))
+    table = pd.DataFrame({"candidate": [1, 0, 2]})
+    trained = []
+
+    def train(params):
+        trained.append(params["name"])
+        return None if params["name"] in ("dead", "diverged") else params["name"]
+
+    candidates = [{"name": "alive"}, {"name": "dead"}, {"name": "diverged"}]
+    with pytest.warns(RuntimeWarning, match="toy: calibration candidate 1 learned nothing"):
+        chosen, model, passed = protocols.deepbind.first_that_learns(table, candidates, train, "toy")
+    assert (chosen, model, passed, trained) == (0, "alive", [1], ["dead", "alive"])
+    with pytest.raises(RuntimeError, match="none of the 2 calibration candidates learned"):
+        with pytest.warns(RuntimeWarning):
+            protocols.deepbind.first_that_learns(table.iloc[[0, 2]], candidates, train, "toy")

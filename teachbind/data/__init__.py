@@ -15,8 +15,10 @@ from teachbind.data.registry import (
     sha256sum,
 )
 from teachbind.data.rnacompete import (
+    ProbeSets,
     clip_and_scale,
     clip_norm,
+    load_probe_sets,
     load_rnacompete,
     log_norm,
     read_probes,
@@ -28,6 +30,6 @@ __all__ = [
     "AitacSample", "CACHE_ENV", "ClipSplit", "Modalities", "ionmf_experiments", "load_ionmf", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError",
     "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "clip_and_scale", "clip_norm", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete",
+    "clip_and_scale", "clip_norm", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete", "load_probe_sets", "ProbeSets",
     "log_norm", "read_probes", "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",
 ]

@@ -12,6 +12,9 @@ a tab or a space, RNA or DNA letters, plain or gzip), so that a reader with thos
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 from teachbind.data.registry import fetch, open_text, registered
@@ -36,7 +39,8 @@ def rnacompete_proteins() -> list[str]:
 def load_rnacompete(protein: str, probe_set: str = "A", design: str = "weak") -> tuple[list[str], np.ndarray]:
     """Probe sequences (RNA alphabet, A/C/G/U) and binding intensities ``(N,)`` of one RBP's Set ``"A"`` or
     ``"B"``: the weakly structured probes (``design="weak"``, 9 RBPs) or all probes including the stem-loop
-    designs (``"full"``, the 8 RBPs of :data:`FULL_LAST_A`)."""
+    designs (``"full"``, the 8 RBPs of :data:`FULL_LAST_A`). For files of your own, see :func:`read_probes` (one
+    file) and :func:`load_probe_sets` (Set A and Set B)."""
     if protein not in rnacompete_proteins():
         raise KeyError(f"unknown RNAcompete protein {protein!r}; known: {', '.join(rnacompete_proteins())}")
     if probe_set not in ("A", "B"):
@@ -51,6 +55,43 @@ def load_rnacompete(protein: str, probe_set: str = "A", design: str = "weak") ->
     seqs, scores = read_probes(fetch(f"{FULL_FOLDER}/{protein}_data_full_AB.txt.gz"))
     a = slice(0, FULL_LAST_A[protein] + 1) if probe_set == "A" else slice(FULL_LAST_A[protein] + 1, None)
     return seqs[a], scores[a]
+
+
+@dataclass
+class ProbeSets:
+    """One RBP's RNAcompete experiment: Set A (``train_seqs``, ``train_intensity`` ``(N_A,)``) and Set B
+    (``test_seqs``, ``test_intensity`` ``(N_B,)``), sequences in the RNA alphabet, intensities as measured (NaN
+    where RNAcompete flagged a probe)."""
+
+    name: str
+    train_seqs: list[str]
+    train_intensity: np.ndarray
+    test_seqs: list[str]
+    test_intensity: np.ndarray
+
+
+def load_probe_sets(experiment: str | Path, test: str | Path | None = None, *, design: str = "weak") -> ProbeSets:
+    """Both probe sets of one experiment: a registered protein (:func:`rnacompete_proteins`, Set A and Set B of
+    ``design``) or the path of a Set A file of your own (any format :func:`read_probes` reads). Its Set B is
+    ``test``, by default the file beside it named with ``_B`` for ``_A`` (``X_A.txt.gz`` → ``X_B.txt.gz``)."""
+    if str(experiment) in rnacompete_proteins() and test is None:
+        name = str(experiment)
+        (a_seqs, a_y), (b_seqs, b_y) = (load_rnacompete(name, s, design=design) for s in ("A", "B"))
+        return ProbeSets(name, a_seqs, a_y, b_seqs, b_y)
+    train_path = Path(experiment).expanduser()
+    if not train_path.is_file():
+        raise FileNotFoundError(f"{experiment!s} is neither a registered RNAcompete protein nor a file; "
+                                f"registered: {', '.join(rnacompete_proteins())}")
+    stem, _, suffix = train_path.name.rpartition("_A.")
+    if test is not None:
+        test_path = Path(test).expanduser()
+    elif stem:
+        test_path = train_path.with_name(f"{stem}_B.{suffix}")
+    else:
+        raise FileNotFoundError(f"{train_path}: no _A in the file name to find its Set B by; pass test=PATH")
+    if test_path == train_path or not test_path.is_file():
+        raise FileNotFoundError(f"no Set B file for {train_path}: expected {test_path} (pass test=PATH)")
+    return ProbeSets(stem or train_path.name.split(".")[0], *read_probes(train_path), *read_probes(test_path))
 
 
 def read_probes(path) -> tuple[list[str], np.ndarray]:
@@ -112,3 +153,19 @@ def log_norm(targets: np.ndarray) -> np.ndarray:
     released code."""
     logged = np.log(targets - np.nanmin(targets) + 1)
     return ((logged - np.nanmean(logged)) / np.nanstd(logged)).astype(np.float32)
+
+
+TRANSFORMS = ("clip_and_scale", "log_norm", "clip_norm")
+"""The target transforms :func:`transform_targets` applies: DeepBind's, and ResidualBind's two."""
+
+
+def transform_targets(train: np.ndarray, test: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Set A and Set B intensities as training and test targets: ``"clip_and_scale"`` (DeepBind; Set B with Set
+    A's statistics), ``"log_norm"`` or ``"clip_norm"`` (ResidualBind; each set with its own, as its code did)."""
+    if method == "clip_and_scale":
+        return clip_and_scale(train), clip_and_scale(test, reference=train)
+    if method == "log_norm":
+        return log_norm(train), log_norm(test)
+    if method == "clip_norm":
+        return clip_norm(train), clip_norm(test)
+    raise ValueError(f"method must be one of {', '.join(TRANSFORMS)}, got {method!r}")

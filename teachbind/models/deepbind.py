@@ -14,7 +14,7 @@ from torch import nn
 
 from teachbind.metrics import auroc, pearson
 from teachbind.seq import check_one_hot
-from teachbind.train import choice, fit, loguniform, seed_everything, uniform
+from teachbind.train import choice, fit, is_dead, loguniform, seed_everything, uniform
 
 POOLINGS = ("max", "maxavg")
 TASKS = ("classification", "regression")
@@ -144,10 +144,8 @@ def build(params: dict, *, seed: int = 0, **fixed) -> tuple[DeepBind, dict]:
 def held_out_score(task: str, labels: torch.Tensor, predictions: torch.Tensor) -> float:
     """The calibration score: AUROC for classification, Pearson r for regression. A model whose predictions
     are constant or not finite (it never learned, or diverged) scores chance: 0.5 and 0."""
-    chance = 0.5 if task == "classification" else 0.0
-    predictions = predictions.double()
-    if not torch.isfinite(predictions).all() or predictions.std() < 1e-9:
-        return chance
+    if is_dead(predictions):
+        return 0.5 if task == "classification" else 0.0
     return auroc(labels, predictions) if task == "classification" else pearson(labels, predictions)
 
 

@@ -180,11 +180,15 @@ class IDeep(nn.Module):
     :class:`DenseNet` with :data:`HIDDEN_UNITS` for the others); their outputs are concatenated, dropped out with
     ``fusion_dropout`` (0.5) and mapped to one logit. The released code ends in a 2-way softmax; one logit with
     a sigmoid is the same model (the softmax depends only on the difference of its two logits).
+
+    ``in_features`` gives the flattened input size of a dense modality whose shape is not the benchmark's
+    (:func:`input_features`), e.g. ``{"cobinding": 12 * 101}`` for twelve other experiments;
+    :meth:`for_inputs` reads them, and the window length, from the data.
     """
 
     def __init__(self, modalities: tuple[str, ...] = MODALITIES, *,
                  length: int = 101, hidden_units: dict[str, int] | None = None, activation: str = "prelu",
-                 fusion_dropout: float = 0.5, **sequence_options):
+                 fusion_dropout: float = 0.5, in_features: dict[str, int] | None = None, **sequence_options):
         super().__init__()
         if not modalities:
             raise ValueError("iDeep needs at least one modality")
@@ -195,11 +199,21 @@ class IDeep(nn.Module):
             if name == "sequence":
                 self.subnets[name] = SequenceCNN(length, **sequence_options)
             else:
-                self.subnets[name] = DenseNet(input_features(name, length), units[name], activation=activation,
+                size = (in_features or {}).get(name) or input_features(name, length)
+                self.subnets[name] = DenseNet(size, units[name], activation=activation,
                                               standardize=name in REAL_VALUED)
         fused = sum(net.out_features for net in self.subnets.values())
         self.fusion = nn.Sequential(nn.Dropout(fusion_dropout), nn.Linear(fused, 1))
         self.apply(keras_init)
+
+    @classmethod
+    def for_inputs(cls, x: Modalities, modalities: tuple[str, ...] | None = None, **options) -> IDeep:
+        """An iDeep shaped for the inputs ``x`` (window length, size of each dense modality), reading
+        ``modalities`` (default: every one ``x`` holds, in :data:`MODALITIES` order)."""
+        modalities = modalities or tuple(name for name in MODALITIES if name in x.names)
+        length = x["sequence"].shape[-1] if "sequence" in x.names else 101
+        sizes = {name: x[name][0].numel() for name in modalities if name != "sequence"}
+        return cls(modalities, length=length, in_features=sizes, **options)
 
     def features(self, x: Modalities) -> torch.Tensor:
         """The fused representation ``(N, sum of sub-network outputs)``, sub-networks in ``modalities`` order."""

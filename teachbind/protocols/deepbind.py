@@ -9,12 +9,15 @@ sequences (:func:`final_model`) and are scored on the test file.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from teachbind import seq
 from teachbind.data.chipseq import ChipSeqExperiment, load_deepbind_chipseq
@@ -22,7 +25,7 @@ from teachbind.metrics import auroc
 from teachbind.models import deepbind
 from teachbind.models.deepbind import DeepBind
 from teachbind.predict import predict
-from teachbind.train import calibrate, sample_hyperparameters
+from teachbind.train import calibrate, is_dead, sample_hyperparameters
 
 
 def peaks_and_shuffles(peaks: list[str], rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,19 +56,40 @@ def calibrate_on_peaks(peaks: list[str], candidates: list[dict], *, folds: int =
 
 
 def final_model(params: dict, peaks: list[str], *, sequences: int = 200_000, runs: int = 2, seed: int = 0,
-                device: str | torch.device = "auto") -> DeepBind:
+                device: str | torch.device = "auto") -> DeepBind | None:
     """``runs`` models of ``params`` trained on every peak for about ``sequences`` sequences (peaks and shuffles),
-    seeds ``seed``, ``seed + 1``, ...; the one with the lowest final training loss."""
+    seeds ``seed``, ``seed + 1``, ...; of those that learned (:func:`teachbind.train.is_dead` on the peaks), the
+    one with the lowest final training loss; ``None`` when none did."""
     epochs = max(1, round(sequences / (2 * len(peaks))))
+    probe = seq.one_hot(peaks[:1000])
     trained = [train_on_peaks(params, peaks, epochs, seed=seed + run, device=device) for run in range(runs)]
-    return min(trained, key=lambda run: run[1]["train_loss"].iloc[-1])[0]
+    alive = [run for run in trained if not is_dead(predict(run[0], probe, device=device))]
+    return min(alive, key=lambda run: run[1]["train_loss"].iloc[-1])[0] if alive else None
+
+
+def first_that_learns(table: pd.DataFrame, candidates: list[dict], train: Callable[[dict], nn.Module | None],
+                      what: str) -> tuple[int, nn.Module, list[int]]:
+    """Train the calibration's candidates best first (``train(params)`` returns a model, or ``None`` when it
+    learned nothing) until one learns; returns its index, the model and the indices passed over, each with a
+    warning. Raises ``RuntimeError`` when no candidate learns."""
+    passed = []
+    for candidate in table["candidate"].astype(int):
+        model = train(candidates[candidate])
+        if model is not None:
+            return candidate, model, passed
+        passed.append(candidate)
+        warnings.warn(f"{what}: calibration candidate {candidate} learned nothing (constant or non-finite "
+                      f"predictions); training the next best", RuntimeWarning, stacklevel=3)
+    raise RuntimeError(f"{what}: none of the {len(table)} calibration candidates learned; draw more candidates "
+                       f"or train longer")
 
 
 @dataclass
 class ChipSeqResult:
-    """What :func:`train_chipseq` produced: the final ``model``, the ``calibration`` table (best first) and the
-    ``chosen`` candidate, the number of training ``peaks``, and on the test set its ``labels`` ``(N,)``,
-    the model's ``scores`` ``(N,)`` and their ``auroc``."""
+    """What :func:`train_chipseq` produced: the final ``model``, the ``calibration`` table (best first), the
+    ``chosen`` candidate and the better-ranked ones ``passed_over`` because they learned nothing, the number of
+    training ``peaks``, and on the test set its ``labels`` ``(N,)``, the model's ``scores`` ``(N,)`` and their
+    ``auroc``."""
 
     experiment: str
     model: DeepBind
@@ -75,6 +99,7 @@ class ChipSeqResult:
     labels: np.ndarray
     scores: np.ndarray
     auroc: float
+    passed_over: list[int]
 
 
 def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | list[dict] = 6, *,
@@ -95,8 +120,9 @@ def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | 
     peaks = [experiment.train_seqs[i] for i in np.argsort(experiment.train_ranks, kind="stable")]
     table = calibrate_on_peaks(peaks[:calibration_peaks], candidates, folds=folds, epochs=calibration_epochs,
                                seed=seed, device=device)
-    chosen = candidates[int(table.loc[0, "candidate"])]
-    model = final_model(chosen, peaks, sequences=final_sequences, runs=final_runs, seed=seed, device=device)
+    chosen, model, passed = first_that_learns(
+        table, candidates, lambda params: final_model(params, peaks, sequences=final_sequences, runs=final_runs,
+                                                      seed=seed, device=device), experiment.name)
     scores = predict(model, seq.one_hot(experiment.test_seqs), device=device).numpy()
-    return ChipSeqResult(experiment.name, model, table, chosen, len(peaks), experiment.test_labels, scores,
-                         auroc(experiment.test_labels, scores))
+    return ChipSeqResult(experiment.name, model, table, candidates[chosen], len(peaks), experiment.test_labels,
+                         scores, auroc(experiment.test_labels, scores), passed)

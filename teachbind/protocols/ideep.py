@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,10 +33,10 @@ modality networks are pretrained as the paper's DBNs are (the sequence CNN has n
 
 @dataclass
 class ExperimentResult:
-    """What :func:`run_experiment` measured on one experiment's test set. ``labels`` ``(1000,)``; for each
-    variant its test ``scores`` ``(1000,)`` (logits), ``auroc``, ``epochs`` trained and ``seconds`` (training,
+    """What :func:`run_experiment` measured on one experiment's test set. ``labels`` ``(N,)``; for each
+    variant its test ``scores`` ``(N,)`` (logits), ``auroc``, ``epochs`` trained and ``seconds`` (training,
     pretraining included); ``pretraining_seconds``; ``filters``: the iDeep sequence filters as letter
-    probabilities ``(102, 4, width)`` with their ``filter_sites`` (aligned windows; 0 for a filter that never
+    probabilities ``(filters, 4, width)`` with their ``filter_sites`` (aligned windows; 0 for a filter that never
     fires)."""
 
     experiment: str
@@ -49,38 +50,49 @@ class ExperimentResult:
     filter_sites: np.ndarray
 
 
-def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANTS), max_epochs: int = 20,
+def run_experiment(experiment: str | Path, *, variants: tuple[str, ...] | None = None, max_epochs: int = 20,
                    patience: int = 5, pretrain_epochs: int = 5, seed: int = 0, device: str | torch.device = "auto",
                    threads: int | None = None, structure: str = "rnafold") -> ExperimentResult:
-    """Train and test the benchmark's ``variants`` on one iONMF experiment, as the paper did: 4,000 training and
-    1,000 validation windows (stratified) from the 5,000 training windows, :func:`fit_ideep`, AUROC on the 1,000
-    test windows. The dense sub-networks are pretrained once per experiment (:func:`pretrain`, on the 4,000
-    training windows), and every pretrained variant starts from those same RBM weights. ``structure``:
-    ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities, computed once
-    and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel processes)."""
+    """Train and test the benchmark's ``variants`` on one CLIP experiment, as the paper did: 80% of the training
+    windows to train and 20% to validate (stratified; 4,000 and 1,000 in iONMF), :func:`fit_ideep`, AUROC on the
+    test windows. The dense sub-networks are pretrained once per experiment (:func:`pretrain`, on the training
+    part), and every pretrained variant starts from those same RBM weights.
+
+    ``experiment``: a registered iONMF experiment or the path of a folder of your own in its layout, with
+    whichever modalities you have (see :func:`teachbind.data.clip.load_ionmf`). ``variants``: names of
+    :data:`VARIANTS`; by default every one the data allow (iDeep then fuses the modalities present).
+    ``structure``: ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities,
+    computed once and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel
+    processes)."""
     if threads is not None:
         torch.set_num_threads(threads)
-    unknown = [v for v in variants if v not in VARIANTS]
-    if unknown:
-        raise KeyError(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
     device = pick_device(device)
     train_split, test_split = load_ionmf(experiment, "train"), load_ionmf(experiment, "test")
     x, xt = (_inputs(s, structure) for s in (train_split, test_split))
+    if x.names != xt.names:
+        raise ValueError(f"{experiment}: the training split has modalities {', '.join(x.names)} but the test split "
+                         f"{', '.join(xt.names)}; both need the same files")
+    chosen = {name: _variant(name, x.names) for name in (variants or VARIANTS)}
+    if variants is None:
+        chosen = {name: v for name, v in chosen.items() if v is not None and (len(v[0]) > 1 or name not in FUSED)}
+    missing = [name for name, v in chosen.items() if v is None]
+    if missing:
+        raise ValueError(f"{experiment}: variant {missing[0]!r} needs the {missing[0]} modality, which these files "
+                         f"lack (they hold {', '.join(x.names)})")
     y = torch.as_tensor(train_split.labels)
     fit_rows, valid_rows = validation_split(train_split.labels, seed=seed)
     train, valid = (x[fit_rows], y[fit_rows]), (x[valid_rows], y[valid_rows])
     seed_everything(seed)
     start = time.perf_counter()
-    template = IDeep()
-    if any(VARIANTS[v][1] for v in variants):
+    template = IDeep.for_inputs(train[0])
+    if any(pretrained for _, pretrained in chosen.values()):
         pretrain(template, train[0], epochs=pretrain_epochs, seed=seed, device=device)
     pretraining_seconds = time.perf_counter() - start
     scores, aurocs, epochs, seconds = {}, {}, {}, {}
     filters = None
-    for name in variants:
-        modalities, pretrained = VARIANTS[name]
+    for name, (modalities, pretrained) in chosen.items():
         seed_everything(seed)
-        model = IDeep(modalities)
+        model = IDeep.for_inputs(train[0], modalities)
         if pretrained:
             for modality, net in model.subnets.items():
                 if isinstance(net, DenseNet):
@@ -90,13 +102,27 @@ def run_experiment(experiment: str, *, variants: tuple[str, ...] = tuple(VARIANT
         seconds[name] = time.perf_counter() - start + (pretraining_seconds if pretrained else 0.0)
         scores[name] = predict(model, xt, device=device, amp=False).numpy()
         aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
-        if name == "iDeep":
+        if name == "iDeep" and "sequence" in modalities:
             filters = sequence_filters(model, train[0]["sequence"][train[1] == 1], device=device)
     return ExperimentResult(
-        experiment=experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
+        experiment=train_split.experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
         seconds=seconds, pretraining_seconds=pretraining_seconds,
         filters=np.stack([m.probs for m in filters]) if filters else np.zeros((0, 4, 0)),
         filter_sites=np.array([m.sites for m in filters]) if filters else np.zeros(0, int))
+
+
+FUSED = ("iDeep", "iDeep, no pretraining")
+
+
+def _variant(name: str, available: tuple[str, ...]) -> tuple[tuple[str, ...], bool] | None:
+    """The modalities and pretraining of variant ``name`` on data holding ``available``; ``None`` when a single
+    modality variant's modality is missing."""
+    if name not in VARIANTS:
+        raise KeyError(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
+    modalities, pretrained = VARIANTS[name]
+    if name in FUSED:
+        return tuple(m for m in modalities if m in available), pretrained
+    return (modalities, pretrained) if set(modalities) <= set(available) else None
 
 
 def _inputs(split, structure: str):
