@@ -133,8 +133,9 @@ class ClipSplit:
         """The model inputs (:func:`as_modalities`), every available one unless ``names`` picks some.
         ``structure`` ``(N, L)`` replaces the provided RNAfold scores (e.g. by ``1 -
         structure.unpaired_probabilities(...)``), and may stand in for a missing ``matrix_RNAfold`` file."""
-        if structure is not None and np.shape(structure) != (len(self), len(self.sequences[0])):
-            raise ValueError(f"structure has shape {np.shape(structure)}, expected {(len(self), len(self.sequences[0]))}")
+        expected = (len(self), len(self.sequences[0]))
+        if structure is not None and np.shape(structure) != expected:
+            raise ValueError(f"structure has shape {np.shape(structure)}, expected {expected}")
         arrays = {name: getattr(self, name) for name in MODALITIES[1:] if getattr(self, name) is not None}
         if structure is not None:
             arrays["structure"] = structure
