@@ -41,7 +41,7 @@ BATCH = 128
 def build(args, device):
     torch.manual_seed(0)
     model = Basset(args.tasks, 600, filters=args.filters, hidden=args.hidden).to(device)
-    return model, basset.rmsprop(model)
+    return model, basset.optimizer(model)
 
 
 def synchronize(device):

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from conftest import requires_mirror
-from teachbind import motifs
+from teachbind import interpret, motifs
 from teachbind.data import clip, fetch
 from teachbind.data.simulate import simulate_multimodal
-from teachbind.models.ideep import HIDDEN_UNITS, IDeep, Modalities, SequenceCNN, fit_ideep, pretrain, sequence_filters
+from teachbind.models.ideep import HIDDEN_UNITS, IDeep, Modalities, SequenceCNN, fit_ideep, pretrain
 from teachbind.models.rbm import RBM, exact_log_likelihood, pretrain_dbn, train_rbm
 from teachbind.metrics import auroc
 from teachbind.predict import predict
@@ -170,7 +170,7 @@ def test_a_filter_set_to_the_planted_motif_is_mined_as_that_motif_and_matched_to
         model.subnets["sequence"].conv.bias.fill_(-5.0)
         model.subnets["sequence"].conv.weight[0, :, :6] = torch.as_tensor(motifs.log_odds(motifs.pwm_from_iupac(
             "TGCATG")), dtype=torch.float32)
-    mined = sequence_filters(model, data.modalities("sequence")["sequence"])
+    mined = interpret.filter_motifs(model, data.modalities("sequence")["sequence"], windows="all", alphabet="RNA")
     assert mined[0].sites >= int((data.truth["motif_start"] >= 0).sum()) and mined[1].sites == 0
     assert "".join("ACGU"[i] for i in mined[0].probs[:, :6].argmax(0)) == "UGCAUG"
     database = motifs.read_meme(fetch("motifs/Ray2013_rbp_RNA.meme"))

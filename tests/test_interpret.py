@@ -63,6 +63,57 @@ def test_filter_motifs_align_the_highest_activation_windows():
     assert [m.id for m in found] == ["filter0", "filter1"]
 
 
+def planted_sequences(motif, n=40, length=50, seed=0):
+    rng = np.random.default_rng(seed)
+    seqs = ["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]
+    return [s[:10 + i % 20] + motif + s[10 + i % 20 + len(motif):] for i, s in enumerate(seqs)]
+
+
+def test_filter_motifs_reads_the_planted_filter_of_every_model():
+    from teachbind.models import Basset, DeepBind, IDeep
+
+    pwm = motifs.pwm_from_iupac("GCACGTGC")
+    x = seq.one_hot(planted_sequences("GCACGTGC"))
+    detector = torch.as_tensor(motifs.log_odds(pwm), dtype=torch.float32)
+    deepbind = DeepBind(filters=2, width=8)
+    basset = Basset(1, 50, filters=(2, 2, 2), widths=(8, 3, 3), pools=(2, 2, 2), hidden=(4,))
+    ideep = IDeep(("sequence",), length=50, filters=2, width=8)
+    with torch.no_grad():
+        deepbind.motifs.zero_()
+        deepbind.motifs[0] = detector
+        deepbind.thresholds.fill_(5.0)
+        basset.first_layer.weight.zero_()
+        basset.first_layer.weight[0] = detector
+        basset.first_layer.bias.fill_(-5.0)
+        ideep.subnets["sequence"].conv.weight.zero_()
+        ideep.subnets["sequence"].conv.weight[0] = detector
+        ideep.subnets["sequence"].conv.bias.fill_(-5.0)
+    found = {}
+    for model, options in ((deepbind, {}), (basset, {"windows": "all"}), (ideep, {"windows": "all"})):
+        motif = interpret.filter_motifs(model, x, device="cpu", **options)
+        assert len(motif) == 2 and motif[0].consensus == "GCACGTGC", type(model).__name__
+        assert motif[0].sites >= len(x) and motif[1].sites == 0, type(model).__name__
+        found[type(model).__name__] = motif
+    both = interpret.filter_motifs(deepbind, x, device="cpu", both_strands=True)
+    assert found["DeepBind"][0].sites == len(x) and both[0].sites == 2 * len(x)  # a palindrome: both strands match
+    with pytest.raises(ValueError, match="not the sequence: it has no filters"):
+        interpret.filter_motifs(IDeep(("region",)), x, device="cpu")
+
+
+def test_filter_motifs_batches_give_the_one_pass_answer():
+    from teachbind.models import Basset
+
+    torch.manual_seed(0)
+    model = Basset(1, 50, filters=(6, 2, 2), widths=(7, 3, 3), pools=(2, 2, 2), hidden=(4,)).eval()
+    x = seq.one_hot(planted_sequences("CACGTGA", n=30))
+    with torch.no_grad():
+        expected = motifs.motifs_from_activations(torch.nn.functional.pad(x, (3, 3)), model.first_layer_activations(x),
+                                                  7, windows="all")
+    found = interpret.filter_motifs(model, x, batch_size=7, device="cpu", windows="all")
+    assert [m.sites for m in found] == [m.sites for m in expected]
+    assert all(np.allclose(a.probs, b.probs) for a, b in zip(found, expected))
+
+
 class TwoCellTypes(nn.Module):
     """A two-output model with known filters: filter 0 detects A (opens cell type 0), filter 1 detects C (opens
     cell type 1), filter 2 is never used."""

@@ -14,13 +14,13 @@ def test_published_deepbind_sizes():
     assert sum(p.numel() for p in DeepBind(hidden=0).parameters()) == 1536 + 16 + 17
     assert sum(p.numel() for p in DeepBind(hidden=32).parameters()) == 1536 + 16 + 544 + 33
     assert sum(p.numel() for p in DeepBind(hidden=32, pooling="maxavg").parameters()) == 1536 + 16 + 1056 + 33
-    rna = DeepBind(motif_width=16, both_strands=False, pooling="maxavg", hidden=0)
+    rna = DeepBind(width=16, both_strands=False, pooling="maxavg", hidden=0)
     assert rna.motifs.shape == (16, 4, 16)
 
 
 def test_padding_is_m_minus_one_columns_of_any_base():
     x = seq.one_hot(["ACGTACGT"])
-    padded = DeepBind(motif_width=5).pad(x)
+    padded = DeepBind(width=5).pad(x)
     assert padded.shape == (1, 4, 8 + 2 * 4)
     assert torch.equal(padded[..., :4], torch.full((1, 4, 4), 0.25))
     assert torch.equal(padded[..., -4:], torch.full((1, 4, 4), 0.25))
@@ -30,7 +30,7 @@ def test_padding_is_m_minus_one_columns_of_any_base():
 def test_scan_of_a_pwm_detector_is_the_log_odds_score(rng):
     probs = motifs.pwm_from_iupac("TGACGTCA")
     weights = motifs.log_odds(probs)
-    model = DeepBind(n_motifs=1, motif_width=8)
+    model = DeepBind(filters=1, width=8)
     with torch.no_grad():
         model.motifs[0] = torch.tensor(weights, dtype=torch.float32)
         model.thresholds.fill_(-1000.0)
@@ -52,14 +52,14 @@ def test_both_strands_score_is_reverse_complement_invariant(rng):
 
 
 def test_rectification_thresholds_silence_weak_matches():
-    model = DeepBind(n_motifs=2, motif_width=4, hidden=0, conv_init_scale=1.0)
+    model = DeepBind(filters=2, width=4, hidden=0, conv_init_scale=1.0)
     with torch.no_grad():
         model.thresholds.fill_(1e6)
     assert torch.equal(model.scan(seq.one_hot(["ACGTACGTAC"])), torch.zeros(1, 2, 13))
 
 
 def test_bad_inputs_say_what_is_wrong():
-    model = DeepBind(motif_width=24)
+    model = DeepBind(width=24)
     with pytest.raises(ValueError, match="shorter than the motif width"):
         model(seq.one_hot(["ACGT" * 5]))
     with pytest.raises(ValueError, match=r"\(N, 4, L\)"):
@@ -81,7 +81,7 @@ def test_search_space_draws_within_the_papers_ranges():
         assert set(frame.pooling) == poolings
         model, settings = deepbind.build(sets[0])
         assert set(settings) == set(deepbind.OPTIMISER_KEYS) and model.hidden is None or model.hidden.out_features == 32
-        optimizer = deepbind.sgd(model, **settings)
+        optimizer = deepbind.optimizer(model, **settings)
         assert isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == sets[0]["momentum"]
         assert optimizer.param_groups[0]["params"][0] is model.motifs
         assert optimizer.param_groups[0]["weight_decay"] == sets[0]["conv_weight_decay"]
@@ -101,7 +101,7 @@ def test_deepbind_learns_a_planted_motif_and_its_detector_is_that_motif(seeded, 
     params = dict(learning_rate=0.02, momentum=0.97, conv_weight_decay=1e-10, dense_weight_decay=1e-10,
                   conv_init_scale=1e-3, dense_init_scale=1e-2, dropout=0.0, hidden=0, pooling="max")
     model, history = deepbind.fit_candidate(params, (x[:1000], y[:1000]), (x[1000:], y[1000:]), max_epochs=8,
-                                            seed=seeded, device="cpu", motif_width=12)
+                                            seed=seeded, device="cpu", width=12)
     record_property("valid_auroc", history["valid_score"].max())
     assert history["valid_score"].max() > 0.95
     bound = x[sim.labels == 1]
@@ -140,7 +140,7 @@ def test_basset_refuses_a_length_it_was_not_built_for():
 def test_max_norm_caps_each_filter_and_unit_after_every_step():
     torch.manual_seed(0)
     model = Basset(3, 60, filters=(8, 8, 8), hidden=(16, 16), max_norm=0.5)
-    optimizer = basset.rmsprop(model, learning_rate=0.5)
+    optimizer = basset.optimizer(model, learning_rate=0.5)
     x, y = torch.eye(4)[torch.randint(0, 4, (16, 60))].transpose(1, 2), torch.randint(0, 2, (16, 3))
     basset.loss(model(x), y).backward()
     optimizer.step()
@@ -187,6 +187,53 @@ def test_every_training_recipe_has_one_signature():
         assert positional[2].default is None, f"{recipe.__name__}: validation data are optional"
         keywords = [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY]
         assert keywords[:len(shared)] == shared, recipe.__name__
+
+
+def test_models_share_one_vocabulary_an_optimizer_and_an_output_rule():
+    import inspect
+
+    from teachbind.models import IDeep, ideep, residualbind
+    from teachbind.models.ideep import Modalities, SequenceCNN
+
+    stale = {"n_motifs", "motif_width", "n_filters", "filter_width", "n_outputs"}
+    for model in (DeepBind, Basset, SequenceCNN, ResidualBind, IDeep):
+        assert not stale & set(inspect.signature(model).parameters), model.__name__
+    for model in (DeepBind, SequenceCNN, ResidualBind):
+        assert {"filters", "width"} <= set(inspect.signature(model).parameters), model.__name__
+    for model in (Basset, ResidualBind):
+        assert {"n_tasks", "length"} <= set(inspect.signature(model).parameters), model.__name__
+    small_basset = Basset(2, 41, filters=(4, 4, 4), widths=(5, 3, 3), pools=(2, 2, 2), hidden=(8,))
+    assert isinstance(basset.optimizer(small_basset), torch.optim.RMSprop)
+    assert isinstance(ideep.optimizer(IDeep(("sequence",))), torch.optim.RMSprop)
+    assert isinstance(residualbind.optimizer(ResidualBind()), torch.optim.Adam)
+    assert isinstance(deepbind.optimizer(DeepBind(), learning_rate=0.01, momentum=0.9, conv_weight_decay=0.0,
+                                         dense_weight_decay=0.0), torch.optim.SGD)
+
+    x = seq.one_hot(random_dna(np.random.default_rng(0), 3, 41))
+    with torch.no_grad():
+        assert DeepBind(width=8).eval()(x).shape == (3,)
+        assert IDeep(("sequence",), length=41).eval()(Modalities(sequence=x)).shape == (3,)
+        assert small_basset.eval()(x).shape == (3, 2)
+        assert ResidualBind(1, 41).eval()(x).shape == (3, 1)
+        assert ResidualBind(3, 41).eval()(x).shape == (3, 3)
+
+
+def test_every_model_refuses_input_of_the_wrong_shape_and_names_itself():
+    from teachbind.models import IDeep
+    from teachbind.models.ideep import Modalities
+
+    five_channels = torch.zeros(2, 5, 41)
+    for model, name in ((DeepBind(width=8), "DeepBind"), (ResidualBind(), "ResidualBind"),
+                        (Basset(2, 41, filters=(4, 4, 4), widths=(5, 3, 3), pools=(2, 2, 2), hidden=(8,)), "Basset"),
+                        (IDeep(("sequence",), length=41), "iDeep")):
+        model.eval()
+        x = Modalities(sequence=five_channels) if name == "iDeep" else five_channels
+        with pytest.raises(ValueError, match=f"{name}.*expects one-hot sequences of shape \\(N, 4"):
+            model(x)
+    with pytest.raises(TypeError, match="iDeep reads Modalities"):
+        IDeep(("sequence",), length=41)(torch.zeros(2, 4, 41))
+    with pytest.raises(ValueError, match="reads 505 features a window, got \\(4, 101\\)"):
+        IDeep(("region",)).eval()(Modalities(region=torch.zeros(2, 4, 101)))
 
 
 def test_fit_basset_augments_afresh_each_epoch_and_repeats_with_its_seed():

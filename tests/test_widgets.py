@@ -11,7 +11,7 @@ PNG = b"\x89PNG"
 
 def small_model():
     torch.manual_seed(0)
-    return DeepBind(n_motifs=4, motif_width=6, hidden=0, dropout=0.0, conv_init_scale=1.0, dense_init_scale=1.0)
+    return DeepBind(filters=4, width=6, hidden=0, dropout=0.0, conv_init_scale=1.0, dense_init_scale=1.0)
 
 
 def test_mutation_map_explorer_recomputes_when_the_sequence_changes():

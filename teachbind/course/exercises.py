@@ -285,7 +285,7 @@ def check_pwm_scan(fn: Callable[[str, np.ndarray], float]) -> None:
 
 def _small_deepbind(seed: int):
     torch.manual_seed(seed)
-    return DeepBind(n_motifs=4, motif_width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
+    return DeepBind(filters=4, width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
                     dense_init_scale=1.0).eval()
 
 

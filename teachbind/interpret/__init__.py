@@ -1,4 +1,4 @@
-"""What a trained model learned: in-silico mutagenesis (Chapter 2, ``nbs/02_deepbind.ipynb``), the loss and
+"""What a trained model learned: in-silico mutagenesis and filters read as motifs (Chapter 2, ``nbs/02_deepbind.ipynb``), the loss and
 gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``), and saliency (Chapter 5).
 
 Operations share one calling shape, ``op(model, x, *, target=None, batch_size=1024, device="auto", ...)``, the
@@ -15,6 +15,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from teachbind.motifs import Motif, motifs_from_activations
 from teachbind.predict import BATCH_SIZE, Target, predict, prepare, select
 from teachbind.seq import check_one_hot, get_alphabet
 
@@ -78,6 +79,34 @@ def loss_gain(effects: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     decrease any substitution at that position causes (>= 0), and the gain score, the largest increase (>= 0).
     Returns two tensors of shape ``(..., L)``."""
     return (-effects.amin(dim=-2)).clamp(min=0), effects.amax(dim=-2).clamp(min=0)
+
+
+def filter_motifs(model: torch.nn.Module, x: torch.Tensor, *, batch_size: int = BATCH_SIZE,
+                  device: str | torch.device = "auto", windows: str = "best", threshold: float = 0.5,
+                  both_strands: bool = False, alphabet: str = "DNA") -> list[Motif]:
+    """A PWM for each first-layer filter, aligned from the windows of ``x`` (one-hot ``(N, 4, L)``) that activate
+    it above ``threshold`` times its highest activation (:func:`teachbind.motifs.motifs_from_activations`, where
+    ``windows`` is explained: ``"best"``, one window a sequence, is DeepBind's alignment; ``"all"`` is Basset's and
+    iDeep's). With ``both_strands``, the reverse complement of each sequence is read too (for a model that scans
+    both). The model says what its filters read through ``model.filter_scan(x)`` → ``(inputs (N, 4, L + 2p),
+    activations (N, F, L + 2p - w + 1))``: the input as the filters see it, padded by ``p`` on each side, and the
+    filters' rectified outputs (:class:`~teachbind.models.DeepBind`, :class:`~teachbind.models.Basset`,
+    :class:`~teachbind.models.IDeep`). Returns ``F`` :class:`~teachbind.motifs.Motif` objects with their number of
+    ``sites``; leave out those with few sites before comparing with a database, where a flat matrix matches
+    anything."""
+    check_one_hot(x, "filter_motifs")
+    if both_strands:
+        x = torch.cat([x, x.flip(1, 2)])
+    device = prepare(model, device)
+    inputs, activations = [], []
+    with torch.no_grad():
+        for batch in x.split(batch_size):
+            read, active = model.filter_scan(batch.to(device))
+            inputs.append(read.float().cpu())
+            activations.append(active.float().cpu())
+    inputs, activations = torch.cat(inputs), torch.cat(activations)
+    return motifs_from_activations(inputs, activations, inputs.shape[-1] - activations.shape[-1] + 1,
+                                   threshold=threshold, windows=windows, alphabet=alphabet)
 
 
 def filter_influence(model: torch.nn.Module, x: torch.Tensor, *, target: Target = None,

@@ -55,7 +55,7 @@ class Basset(nn.Module):
     - ``padding``: ``"same"`` as in the released code (length kept by each convolution, ceil-mode pooling: 2600
       features enter the first dense layer at 600 bp) or ``"valid"`` as drawn in the paper (2000 features).
     - ``max_norm``: the released code rescales, after every update, each filter's and each unit's incoming weight
-      vector to an L2 norm of at most 7 (:meth:`apply_max_norm`; :func:`rmsprop` arranges it). ``None`` turns it off.
+      vector to an L2 norm of at most 7 (:meth:`apply_max_norm`; :func:`optimizer` arranges it). ``None`` turns it off.
     """
 
     def __init__(self, n_tasks: int = 164, length: int = 600, *, filters: tuple[int, ...] = (300, 200, 200),
@@ -97,6 +97,13 @@ class Basset(nn.Module):
         ``(N, filters[0], L')`` with ``L' = L`` for ``"same"`` padding and ``L - width + 1`` for ``"valid"``."""
         return self.conv[0][:3](x.float())
 
+    def filter_scan(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the first-layer filters read and what they answer, for
+        :func:`teachbind.interpret.filter_motifs`: ``x`` with the convolution's zero padding, and
+        :meth:`first_layer_activations`."""
+        half = self.first_layer.padding[0]
+        return F.pad(x.float(), (half, half)), self.first_layer_activations(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_one_hot(x, "Basset", length=self.length)
         features = self.conv(x.float()).flatten(1)
@@ -114,7 +121,7 @@ class Basset(nn.Module):
                 w.mul_((self.max_norm / w.norm(dim=1, keepdim=True).clamp(min=self.max_norm)))
 
 
-def rmsprop(model: Basset, *, learning_rate: float = 0.002, decay: float = 0.98) -> torch.optim.RMSprop:
+def optimizer(model: Basset, *, learning_rate: float = 0.002, decay: float = 0.98) -> torch.optim.RMSprop:
     """Basset's optimiser: RMSprop with learning rate 0.002 and squared-gradient decay 0.98 (PyTorch's ``alpha``),
     with the model's max-norm constraint applied after every step."""
     optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate, alpha=decay)
@@ -138,7 +145,7 @@ def fit_basset(model: Basset, train: tuple[torch.Tensor, torch.Tensor], valid=No
                patience: int | None = 10, batch_size: int = 128, seed: int = 0, device: str | torch.device = "auto",
                progress: bool = False, learning_rate: float = 0.002, augmented: bool = False) -> pd.DataFrame:
     """Train ``model`` as Basset was trained and return :func:`teachbind.train.fit`'s history: :func:`loss`,
-    :func:`rmsprop` (learning rate 0.002), batches of 128, stopping after ``patience`` (10) epochs without a lower
+    :func:`optimizer` (RMSprop, learning rate 0.002), batches of 128, stopping after ``patience`` (10) epochs without a lower
     validation loss and keeping the best epoch's weights (the paper set no cap on epochs; ``max_epochs`` is one),
     seeded with ``seed``. ``train`` and ``valid`` are ``(x (N, 4, L), y (N, T))``. With ``augmented``, every epoch
     reads the training sequences afresh through :func:`augment` (seed ``seed + epoch``), which the paper did not do.
@@ -146,6 +153,6 @@ def fit_basset(model: Basset, train: tuple[torch.Tensor, torch.Tensor], valid=No
     seed_everything(seed)
     x, y = train
     data = (lambda epoch: (augment(x, seed=seed + epoch), y)) if augmented else (x, y)
-    return fit(model, data, valid, loss_fn=loss, optimizer=rmsprop(model, learning_rate=learning_rate),
+    return fit(model, data, valid, loss_fn=loss, optimizer=optimizer(model, learning_rate=learning_rate),
                max_epochs=max_epochs, batch_size=batch_size, patience=patience, device=device, seed=seed,
                progress=progress)

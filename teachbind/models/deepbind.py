@@ -25,15 +25,15 @@ class DeepBind(nn.Module):
 
     Encode DNA with ``seq.one_hot(seqs)`` and RNA with ``seq.one_hot(seqs, alphabet="RNA")``; T and U share the
     fourth channel, so one model reads either, and a U in a DNA sequence (or a T in an RNA one) is refused at
-    encoding with the sequence, position and letter named. Sequences shorter than ``motif_width`` are an error.
+    encoding with the sequence, position and letter named. Sequences shorter than ``width`` are an error.
 
     The scores are logits for ``task="classification"`` (train with ``BCEWithLogitsLoss``) and binding
     intensities for ``task="regression"`` (train with ``MSELoss``); the network is the same for both, and
     :func:`fit_deepbind` picks the loss from the task. Arguments are the paper's hyperparameters, defaulting to its released ChIP-seq models:
 
-    - ``n_motifs`` detectors of width ``motif_width`` (16 and 24 for ChIP-seq; RNAcompete models used 16 and 16).
-    - The input is padded with ``motif_width - 1`` positions of "any base" (0.25 in each channel) on both
-      sides, so a detector also sees sites that hang over either end; the scan has ``L + motif_width - 1``
+    - ``filters`` motif detectors of width ``width`` (16 and 24 for ChIP-seq; RNAcompete models used 16 and 16).
+    - The input is padded with ``width - 1`` positions of "any base" (0.25 in each channel) on both
+      sides, so a detector also sees sites that hang over either end; the scan has ``L + width - 1``
       positions.
     - Rectification ``max(0, x - b_k)`` with a learned threshold ``b_k`` per detector.
     - ``pooling``: ``"max"`` (the best site) or ``"maxavg"`` (best site and mean over positions, concatenated;
@@ -46,7 +46,7 @@ class DeepBind(nn.Module):
       calibration drew them log-uniformly from [1e-7, 1e-3] and [1e-5, 1e-2].
     """
 
-    def __init__(self, n_motifs: int = 16, motif_width: int = 24, *, pooling: str = "max", hidden: int = 32,
+    def __init__(self, filters: int = 16, width: int = 24, *, pooling: str = "max", hidden: int = 32,
                  dropout: float = 0.5, both_strands: bool = True, task: str = "classification",
                  conv_init_scale: float = 1e-3, dense_init_scale: float = 1e-2):
         super().__init__()
@@ -54,10 +54,10 @@ class DeepBind(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-        self.motif_width, self.pooling, self.both_strands, self.task = motif_width, pooling, both_strands, task
-        self.motifs = nn.Parameter(torch.randn(n_motifs, 4, motif_width) * conv_init_scale)
-        self.thresholds = nn.Parameter(torch.zeros(n_motifs))
-        pooled = n_motifs * (2 if pooling == "maxavg" else 1)
+        self.width, self.pooling, self.both_strands, self.task = width, pooling, both_strands, task
+        self.motifs = nn.Parameter(torch.randn(filters, 4, width) * conv_init_scale)
+        self.thresholds = nn.Parameter(torch.zeros(filters))
+        pooled = filters * (2 if pooling == "maxavg" else 1)
         self.hidden = nn.Linear(pooled, hidden) if hidden else None
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden or pooled, 1)
@@ -67,15 +67,20 @@ class DeepBind(nn.Module):
                 nn.init.zeros_(layer.bias)
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, 4, L)`` → ``(N, 4, L + 2 (m - 1))``: ``m - 1`` columns of 0.25 on each side."""
-        if x.shape[-1] < self.motif_width:
+        """``(N, 4, L)`` → ``(N, 4, L + 2 (width - 1))``: ``width - 1`` columns of 0.25 on each side."""
+        if x.shape[-1] < self.width:
             raise ValueError(f"sequences of {x.shape[-1]} nt are shorter than the motif width "
-                             f"({self.motif_width} nt); DeepBind needs at least one whole window")
-        return F.pad(x, (self.motif_width - 1, self.motif_width - 1), value=0.25)
+                             f"({self.width} nt); DeepBind needs at least one whole window")
+        return F.pad(x, (self.width - 1, self.width - 1), value=0.25)
 
     def scan(self, x: torch.Tensor) -> torch.Tensor:
-        """Rectified detector scores of the forward strand: ``(N, 4, L)`` → ``(N, n_motifs, L + m - 1)``."""
+        """Rectified detector scores of the forward strand: ``(N, 4, L)`` → ``(N, filters, L + width - 1)``."""
         return F.relu(F.conv1d(self.pad(x), self.motifs) - self.thresholds[:, None])
+
+    def filter_scan(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the detectors read and what they answer, for :func:`teachbind.interpret.filter_motifs`:
+        ``(self.pad(x), self.scan(x))``."""
+        return self.pad(x), self.scan(x)
 
     def strand_score(self, x: torch.Tensor) -> torch.Tensor:
         """The network's output for one strand: ``(N, 4, L)`` → ``(N,)``."""
@@ -95,7 +100,7 @@ class DeepBind(nn.Module):
         return score
 
 
-def sgd(model: DeepBind, *, learning_rate: float, momentum: float, conv_weight_decay: float,
+def optimizer(model: DeepBind, *, learning_rate: float, momentum: float, conv_weight_decay: float,
         dense_weight_decay: float) -> torch.optim.SGD:
     """DeepBind's optimiser: SGD with momentum; weight decay on the motif detectors and on the dense weights,
     none on the thresholds and biases."""
@@ -153,7 +158,7 @@ def fit_deepbind(model: DeepBind, train, valid=None, *, max_epochs: int, patienc
                  batch_size: int = 64, seed: int = 0, device: str | torch.device = "auto", progress: bool = False,
                  learning_rate: float, momentum: float, conv_weight_decay: float, dense_weight_decay: float
                  ) -> pd.DataFrame:
-    """Train ``model`` as DeepBind was trained and return :func:`teachbind.train.fit`'s history: its :func:`sgd`
+    """Train ``model`` as DeepBind was trained and return :func:`teachbind.train.fit`'s history: its :func:`optimizer`
     with the calibrated ``learning_rate``, ``momentum`` and weight decays, batches of 64 (the paper's), for
     ``max_epochs`` epochs (the paper trained for a fixed number of steps: ``patience=None``), seeded with ``seed``.
 
@@ -170,7 +175,7 @@ def fit_deepbind(model: DeepBind, train, valid=None, *, max_epochs: int, patienc
 
 def _train(model, train, valid, *, max_epochs, patience, batch_size, seed, device, progress, **optimiser):
     loss = F.binary_cross_entropy_with_logits if model.task == "classification" else F.mse_loss
-    return fit(model, train, valid, loss_fn=loss, optimizer=sgd(model, **optimiser), max_epochs=max_epochs,
+    return fit(model, train, valid, loss_fn=loss, optimizer=optimizer(model, **optimiser), max_epochs=max_epochs,
                batch_size=batch_size, patience=patience, metric=lambda y, p: held_out_score(model.task, y, p),
                metric_name="score", device=device, seed=seed, progress=progress)
 

@@ -16,8 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from teachbind.models.rbm import pretrain_dbn
-from teachbind.motifs import Motif, motifs_from_activations
-from teachbind.predict import BATCH_SIZE, pick_device, prepare
+from teachbind.predict import pick_device
 from teachbind.seq import check_one_hot
 from teachbind.train import fit, seed_everything
 
@@ -73,33 +72,38 @@ class Modalities:
 
 
 class SequenceCNN(nn.Module):
-    """iDeep's sequence network: ``(N, 4, L)`` one-hot → ``(N, n_filters)`` features.
+    """iDeep's sequence network: ``(N, 4, L)`` one-hot → ``(N, filters)`` features.
 
     The sequence is padded with ``padding`` positions of "any base" (0.25 each) on both sides (3 in the released
-    code, so 101 nt become 107), scanned by ``n_filters`` filters of width ``filter_width`` (102 and 7 in the
+    code, so 101 nt become 107), scanned by ``filters`` filters of width ``width`` (102 and 7 in the
     released code; the paper's text says 10), rectified, max-pooled in windows of ``pool``, dropped out with
-    ``dropout``, and mapped by a dense ReLU layer of ``n_filters`` units followed by dropout ``dense_dropout``.
+    ``dropout``, and mapped by a dense ReLU layer of ``filters`` units followed by dropout ``dense_dropout``.
     """
 
-    def __init__(self, length: int = 101, *, n_filters: int = 102, filter_width: int = 7, padding: int = 3,
+    def __init__(self, length: int = 101, *, filters: int = 102, width: int = 7, padding: int = 3,
                  pool: int = 3, dropout: float = 0.5, dense_dropout: float = 0.25):
         super().__init__()
-        self.padding, self.filter_width = padding, filter_width
-        self.conv = nn.Conv1d(4, n_filters, filter_width)
+        self.length, self.padding, self.width = length, padding, width
+        self.conv = nn.Conv1d(4, filters, width)
         self.pool_size = pool
-        pooled = (length + 2 * padding - filter_width + 1) // pool
-        self.dense = nn.Sequential(nn.Dropout(dropout), nn.Flatten(), nn.Linear(n_filters * pooled, n_filters),
+        pooled = (length + 2 * padding - width + 1) // pool
+        self.dense = nn.Sequential(nn.Dropout(dropout), nn.Flatten(), nn.Linear(filters * pooled, filters),
                                    nn.ReLU(), nn.Dropout(dense_dropout))
-        self.out_features = n_filters
+        self.out_features = filters
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 4, L)`` → ``(N, 4, L + 2 * padding)`` with 0.25 in every channel of the added positions."""
         return F.pad(x, (self.padding, self.padding), value=0.25)
 
     def activations(self, x: torch.Tensor) -> torch.Tensor:
-        """The rectified filter scans ``(N, n_filters, L + 2 * padding - filter_width + 1)``, position ``p``
-        covering padded positions ``p .. p + filter_width - 1``: what motif mining reads."""
+        """The rectified filter scans ``(N, filters, L + 2 * padding - width + 1)``, position ``p``
+        covering padded positions ``p .. p + width - 1``: what motif mining reads."""
         return F.relu(self.conv(self.pad(x)))
+
+    def filter_scan(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the filters read and what they answer, for :func:`teachbind.interpret.filter_motifs`:
+        ``(self.pad(x), self.activations(x))``."""
+        return self.pad(x), self.activations(x)
 
     def pool(self, a: torch.Tensor) -> torch.Tensor:
         """Max over non-overlapping windows of ``pool`` positions, a trailing partial window dropped
@@ -109,6 +113,7 @@ class SequenceCNN(nn.Module):
         return a[..., :windows * self.pool_size].reshape(n, channels, windows, self.pool_size).amax(dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_one_hot(x, "iDeep's sequence network", length=self.length)
         return self.dense(self.pool(self.activations(x)))
 
 
@@ -126,7 +131,7 @@ class DenseNet(nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-        self.standardize = standardize
+        self.in_features, self.standardize = in_features, standardize
         self.register_buffer("mean", torch.zeros(in_features))
         self.register_buffer("scale", torch.ones(in_features))
         self.linears = nn.ModuleList(nn.Linear(in_features if i == 0 else hidden, hidden) for i in range(layers))
@@ -148,6 +153,8 @@ class DenseNet(nn.Module):
         return (flat - self.mean) / self.scale if self.standardize else flat
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1:].numel() != self.in_features:
+            raise ValueError(f"this dense network reads {self.in_features} features a window, got {tuple(x.shape[1:])}")
         h = self.prepare(x)
         for linear, block in zip(self.linears, self.blocks):
             h = block(linear(h))
@@ -220,7 +227,18 @@ class IDeep(nn.Module):
         return torch.cat([net(x[name]) for name, net in self.subnets.items()], dim=1)
 
     def forward(self, x: Modalities) -> torch.Tensor:
+        if not isinstance(x, Modalities):
+            raise TypeError(f"iDeep reads Modalities (teachbind.data.clip.as_modalities), got {type(x).__name__}")
+        x.select(*self.modalities)
         return self.fusion(self.features(x)).squeeze(1)
+
+    def filter_scan(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sequence network's :meth:`SequenceCNN.filter_scan` of one-hot sequences ``x`` ``(N, 4, L)``: iDeep's
+        motif mining reads its filters with :func:`teachbind.interpret.filter_motifs` (``windows="all"``, as the
+        released code's ``get_motif``)."""
+        if "sequence" not in self.subnets:
+            raise ValueError(f"this iDeep reads {', '.join(self.modalities)}, not the sequence: it has no filters")
+        return self.subnets["sequence"].filter_scan(x)
 
     def set_scaling(self, x: Modalities) -> None:
         """Standardize the real-valued modalities with the training inputs ``x``."""
@@ -253,7 +271,7 @@ def pretrain(model: IDeep, x: Modalities, *, epochs: int = 5, batch_size: int = 
     return pd.concat(histories, ignore_index=True)[["modality", "layer", "epoch", "reconstruction_error"]]
 
 
-def rmsprop(model: nn.Module, *, learning_rate: float = 0.001) -> torch.optim.RMSprop:
+def optimizer(model: nn.Module, *, learning_rate: float = 0.001) -> torch.optim.RMSprop:
     """Keras's RMSprop as iDeep used it: learning rate 0.001, ``rho`` 0.9, epsilon 1e-7."""
     return torch.optim.RMSprop(model.parameters(), lr=learning_rate, alpha=0.9, eps=1e-7)
 
@@ -272,18 +290,5 @@ def fit_ideep(model: nn.Module, train: tuple[Modalities, torch.Tensor],
         model.set_scaling(x)
     valid = None if valid is None else (valid[0], valid[1].float())
     return fit(model, (x, y.float()), valid, loss_fn=F.binary_cross_entropy_with_logits,
-               optimizer=rmsprop(model, learning_rate=learning_rate), max_epochs=max_epochs, batch_size=batch_size,
+               optimizer=optimizer(model, learning_rate=learning_rate), max_epochs=max_epochs, batch_size=batch_size,
                patience=patience, device=device, amp=False, seed=seed, progress=progress)
-
-def sequence_filters(model: IDeep, x: torch.Tensor, *, batch_size: int = BATCH_SIZE,
-                     device: str | torch.device = "auto", threshold: float = 0.5) -> list[Motif]:
-    """iDeep's motif mining: each sequence filter becomes a PWM aligned from the windows of ``x`` (one-hot
-    ``(N, 4, L)``) where it fires above ``threshold`` times its highest activation (every such window, as the
-    released code's ``get_motif`` does). Returns :class:`teachbind.motifs.Motif` objects (RNA alphabet)."""
-    check_one_hot(x, "sequence_filters")
-    cnn = model.subnets["sequence"]
-    device = prepare(cnn, device)
-    with torch.no_grad():
-        activations = torch.cat([cnn.activations(b.to(device)).cpu() for b in x.split(batch_size)])
-    return motifs_from_activations(cnn.pad(x), activations, cnn.filter_width, threshold=threshold, windows="all",
-                                   alphabet="RNA")

@@ -47,7 +47,7 @@ class DilatedResidualBlock(nn.Module):
 
 
 class ResidualBind(nn.Module):
-    """ResidualBind: one-hot RNA ``(N, channels, length)`` → ``(N, n_outputs)`` predicted binding (linear: train
+    """ResidualBind: one-hot RNA ``(N, channels, length)`` → ``(N, n_tasks)`` predicted binding (linear: train
     with MSE).
 
     RNAcompete probes of 30 to 41 nt are zero-padded centrally to 41 (``length``). ``channels=6`` is the paper's
@@ -61,23 +61,23 @@ class ResidualBind(nn.Module):
       then dilations 2, 4, 8), with the same dropout;
     - ``pool``: average pooling over windows of 10 positions (41 → 4), then dropout ``pool_dropout`` (0.2);
     - ``hidden``: a dense layer of 256 units without bias → batch norm → ReLU → dropout ``dense_dropout`` (0.5);
-    - a linear output, ``n_outputs`` values (one per RNA-binding protein).
+    - a linear output, ``n_tasks`` values (one per RNA-binding protein).
     """
 
-    def __init__(self, n_outputs: int = 1, length: int = 41, *, channels: int = 4, filters: int = 96,
+    def __init__(self, n_tasks: int = 1, length: int = 41, *, channels: int = 4, filters: int = 96,
                  width: int = 11, block_width: int = 3, dilations: tuple[int, ...] = (2, 4, 8), pool: int = 10,
                  hidden: int = 256, conv_dropout: float = 0.1, pool_dropout: float = 0.2, dense_dropout: float = 0.5):
         super().__init__()
         if length < pool:
             raise ValueError(f"sequences of {length} nt are shorter than the pooling window ({pool})")
-        self.length, self.channels = length, channels
+        self.n_tasks, self.length, self.channels = n_tasks, length, channels
         self.first = nn.Sequential(*conv_bn(channels, filters, width), nn.ReLU(), nn.Dropout(conv_dropout))
         self.block = DilatedResidualBlock(filters, block_width, dilations, conv_dropout)
         self.pool = nn.Sequential(nn.AvgPool1d(pool), nn.Dropout(pool_dropout))
         self.flattened = filters * (length // pool)
         self.dense = nn.Sequential(nn.Linear(self.flattened, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(),
                                    nn.Dropout(dense_dropout))
-        self.output = nn.Linear(hidden, n_outputs)
+        self.output = nn.Linear(hidden, n_tasks)
 
     def receptive_field(self) -> int:
         """Input positions that one output position of the residual block depends on (41 with the defaults: the
@@ -90,20 +90,24 @@ class ResidualBind(nn.Module):
         return self.output(self.dense(features.flatten(1)))
 
 
+def optimizer(model: ResidualBind, *, learning_rate: float = 1e-3) -> torch.optim.Adam:
+    """ResidualBind's optimiser: Adam with learning rate 1e-3, as in the released code."""
+    return torch.optim.Adam(model.parameters(), lr=learning_rate)
+
+
 def fit_residualbind(model: ResidualBind, train: tuple[torch.Tensor, torch.Tensor],
                      valid: tuple[torch.Tensor, torch.Tensor] | None = None, *, max_epochs: int = 300,
                      patience: int | None = 20, batch_size: int = 100, seed: int = 0,
                      device: str | torch.device = "auto", progress: bool = False, learning_rate: float = 1e-3,
                      decay: float = 0.3, decay_patience: int = 7) -> pd.DataFrame:
     """Train ``model`` as the released code did and return :func:`teachbind.train.fit`'s history: mean squared
-    error, Adam (``learning_rate`` 1e-3), batches of 100, the weights of the epoch with the best validation
+    error, :func:`optimizer` (Adam, ``learning_rate`` 1e-3), batches of 100, the weights of the epoch with the best validation
     Pearson r kept, the learning rate multiplied by ``decay`` (0.3) after ``decay_patience`` (7) epochs without
     improvement, and a stop after ``patience`` (20) such epochs. ``train`` and ``valid`` are ``(x (N, 4, L),
     y (N, T))``."""
     seed_everything(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=decay,
-                                                          patience=decay_patience - 1)
-    return fit(model, train, valid, loss_fn=nn.functional.mse_loss, optimizer=optimizer, max_epochs=max_epochs,
+    adam = optimizer(model, learning_rate=learning_rate)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(adam, mode="max", factor=decay, patience=decay_patience - 1)
+    return fit(model, train, valid, loss_fn=nn.functional.mse_loss, optimizer=adam, max_epochs=max_epochs,
                batch_size=batch_size, patience=patience, metric=metrics.pearson, metric_name="pearson",
                device=device, amp=False, seed=seed, lr_schedule=schedule, progress=progress)

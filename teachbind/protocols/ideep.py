@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from teachbind.data.clip import load_ionmf
+from teachbind.interpret import filter_motifs
 from teachbind.metrics import auroc
-from teachbind.models.ideep import MODALITIES, DenseNet, IDeep, fit_ideep, pretrain, sequence_filters
+from teachbind.models.ideep import MODALITIES, DenseNet, IDeep, fit_ideep, pretrain
 from teachbind.predict import pick_device, predict
 from teachbind.structure import unpaired_probabilities
 from teachbind.train import seed_everything, validation_split
@@ -103,7 +104,8 @@ def run_experiment(experiment: str | Path, *, variants: tuple[str, ...] | None =
         scores[name] = predict(model, xt, device=device, amp=False).numpy()
         aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
         if name == "iDeep" and "sequence" in modalities:
-            filters = sequence_filters(model, train[0]["sequence"][train[1] == 1], device=device)
+            bound = train[0]["sequence"][train[1] == 1]
+            filters = filter_motifs(model, bound, device=device, windows="all", alphabet="RNA")
     return ExperimentResult(
         experiment=train_split.experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
         seconds=seconds, pretraining_seconds=pretraining_seconds,

@@ -26,7 +26,7 @@ from teachbind.protocols.deepbind import first_that_learns
 from teachbind.structure import paired_unpaired
 from teachbind.train import calibrate, is_dead, random_split, sample_hyperparameters
 
-RNA_DEEPBIND = dict(motif_width=16, both_strands=False, task="regression")
+RNA_DEEPBIND = dict(width=16, both_strands=False, task="regression")
 """DeepBind's RNAcompete model: detectors of 16 nt, one strand (RNA has one), a regression output."""
 
 
