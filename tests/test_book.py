@@ -214,6 +214,43 @@ def test_the_api_reference_documents_every_public_name_of_every_module(site):
     assert not missing, f"not on the API page (book/api.md): {missing}"
 
 
+def test_chapters_using_reads_every_way_a_chapter_names_a_package_function(tmp_path):
+    from teachbind.course.chapters import chapters_using, package_names, where_line
+
+    source = """
+import teachbind
+import teachbind.motifs as m
+from teachbind import seq, protocols
+from teachbind.models import DeepBind as DB
+if True:
+    %pip install nothing
+x = seq.one_hot(["ACGT"])
+teachbind.interpret.ism, DB(), m.read_meme, protocols.deepbind.train_chipseq, seq.not_a_function, len(x)
+"""
+    assert package_names(source.replace("%pip", "pass  #")) == {
+        "teachbind.seq.one_hot", "teachbind.interpret.ism", "teachbind.models.deepbind.DeepBind",
+        "teachbind.motifs.read_meme", "teachbind.protocols.deepbind.train_chipseq"}
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(notebook, tmp_path / "07_new.ipynb")
+    assert chapters_using([tmp_path / "07_new.ipynb"])["teachbind.seq.one_hot"] == [7], "magics are read as pass"
+    assert where_line([2]) == "Introduced in Chapter 2."
+    assert where_line([2, 3, 5]) == "Introduced in Chapter 2; used again in Chapters 3, 5."
+    uses = chapters_using(CHAPTERS)
+    assert uses["teachbind.models.deepbind.DeepBind"] == [2]
+    assert uses["teachbind.interpret.filter_motifs"] == [2, 3]
+    assert uses["teachbind.protocols.ideep.run_benchmark"] == [4]
+
+
+@pytest.mark.site
+def test_the_api_page_says_which_chapter_introduces_each_function(site):
+    page = (site / "book" / "api.html").read_text()
+    entry = page.split('id="teachbind.models.deepbind.DeepBind"')[1].split('<dt class="sig')[0]
+    assert "Introduced in Chapter 2" in entry
+    entry = page.split('id="teachbind.interpret.filter_motifs"')[1].split('<dt class="sig')[0]
+    assert "Introduced in Chapter 2; used again in Chapter 3." in entry
+    assert "Not called by name in the chapters" in page.split('id="teachbind.seq.encode"')[1].split('<dt class="sig')[0]
+
+
 @pytest.mark.site
 def test_the_prose_quotes_this_runs_numbers(site):
     pasted = {}

@@ -187,3 +187,18 @@ def test_tomtom_q_values_are_benjamini_hochberg_over_each_querys_targets(rng):
         expected = np.empty_like(p)
         expected[order] = np.minimum(np.minimum.accumulate(by_rank[::-1])[::-1], 1.0)
         assert np.allclose(rows["q_value"].to_numpy(), expected, rtol=1e-12)
+
+
+@requires_mirror
+@pytest.mark.parametrize("name", ["JASPAR2024_CORE_vertebrates_non-redundant.meme", "CISBP_1.02_Homo_sapiens.meme",
+                                  "Ray2013_rbp_RNA.meme"])
+def test_read_meme_agrees_with_memelites_reader(name):
+    """memelite's reader gives the matrices keyed by the MOTIF line; ours adds the alphabet and errors that name the
+    file and line, and must read the same numbers."""
+    from memelite.io import read_meme as memelite_read_meme
+
+    path = data.fetch(f"motifs/{name}")
+    ours = motifs.read_meme(path)
+    theirs = memelite_read_meme(str(path))
+    assert [f"{m.id} {m.name}" if m.name != m.id else m.id for m in ours] == list(theirs)
+    assert all(np.array_equal(m.probs, pwm) for m, pwm in zip(ours, theirs.values()))
