@@ -1,6 +1,13 @@
 """Real datasets through a checksummed registry, their loaders, and simulators with planted ground truth."""
 
-from teachbind.data.accessibility import AitacSample, load_aitac_sample, load_basset_targets, load_dhs_k562_hepg2
+from teachbind.data.accessibility import (
+    AccessibilitySet,
+    AitacSample,
+    load_accessibility,
+    load_aitac_sample,
+    load_basset_targets,
+    load_dhs_k562_hepg2,
+)
 from teachbind.data.clip import ClipSplit, Modalities, ionmf_experiments, load_ionmf
 from teachbind.data.chipseq import ChipSeqExperiment, deepbind_chipseq_experiments, load_deepbind_chipseq
 from teachbind.data.registry import (
@@ -27,9 +34,9 @@ from teachbind.data.rnacompete import (
 from teachbind.data.simulate import Compendium, PlantedMotifs, plant_motif, simulate_compendium
 
 __all__ = [
-    "AitacSample", "CACHE_ENV", "ClipSplit", "Modalities", "ionmf_experiments", "load_ionmf", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError",
+    "AccessibilitySet", "AitacSample", "CACHE_ENV", "ClipSplit", "Modalities", "ionmf_experiments", "load_ionmf", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError",
     "PlantedMotifs",
     "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "clip_and_scale", "clip_norm", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete", "load_probe_sets", "ProbeSets",
+    "clip_and_scale", "clip_norm", "load_accessibility", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete", "load_probe_sets", "ProbeSets",
     "log_norm", "read_probes", "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",
 ]
