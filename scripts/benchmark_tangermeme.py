@@ -5,20 +5,22 @@ Usage: .venv/bin/python scripts/benchmark_tangermeme.py [--threads 2] [--repeat 
 Each row runs teachbind's version and tangermeme 1.6.0's (installed with the test extra) on the same model and the
 same one-hot inputs, alternately, and keeps each one's best of ``--repeat`` runs; the ratio is tangermeme's time
 over teachbind's (above 1: teachbind is faster). ``tests/test_tangermeme.py`` checks that the two give the same
-results on such inputs. Models: DeepBind as Chapter 2 builds it for ChIP-seq
+results on such inputs. One row times ``motifs.tomtom`` against memelite's ``tomtom``, which it wraps (it needs the
+data mirror, ``TEACHBIND_DATA_DIR``, or the download of the JASPAR file). Models: DeepBind as Chapter 2 builds it for ChIP-seq
 (16 detectors of width 24, 101 nt) and Basset at Chapter 3's book widths (64 filters per layer, 600 bp, 2 tasks).
 """
 
 import argparse
 import time
 
+import memelite
 import torch
 import tangermeme.ersatz as ersatz
 import tangermeme.marginalize as marginalize
 import tangermeme.saliency as tm_saliency
 import tangermeme.saturation_mutagenesis as saturation
 
-from teachbind import interpret, seq
+from teachbind import data, interpret, motifs, seq
 from teachbind.interpret import gia
 from teachbind.models import Basset, DeepBind
 
@@ -74,6 +76,12 @@ def rows():
                                          device="cpu"),
            lambda: marginalize.marginalize(Columns(deepbind), x_gia, "GATTACA", start=40, batch_size=batch,
                                            device="cpu"))
+    jaspar = motifs.read_meme(data.fetch("motifs/JASPAR2024_CORE_vertebrates_non-redundant.meme"))
+    queries = [m.probs for m in interpret.filter_motifs(deepbind, x_db, device="cpu")]
+    targets = [m.probs for m in jaspar]
+    yield (f"TomTom, {len(queries)} DeepBind filters vs {len(jaspar)} JASPAR motifs (against memelite itself)",
+           lambda: motifs.tomtom(queries, jaspar),
+           lambda: memelite.tomtom(queries, targets))
     yield ("dinucleotide shuffle, 100 one-hot x 101 nt",
            lambda: seq.one_hot(seq.dinucleotide_shuffle(seq.decode(x_db), seed=0)),
            lambda: ersatz.dinucleotide_shuffle(x_db, n=1, random_state=0))

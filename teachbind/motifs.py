@@ -267,6 +267,9 @@ def pearson_columns(probs: np.ndarray) -> np.ndarray:
     return np.divide(centred, length, out=np.zeros_like(centred), where=length > 1e-9) + 1.0
 
 
+TOMTOM_COLUMNS = ["query", "target_id", "target_name", "p_value", "q_value", "offset", "overlap", "strand"]
+
+
 def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n_nearest: int | None = None,
            reverse_complement: bool = True, distance: str = "euclidean") -> pd.DataFrame:
     """Compare query PWMs with a database of target motifs using TomTom (Gupta et al. 2007, via memelite).
@@ -290,18 +293,25 @@ def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n
     prepare = pearson_columns if distance == "pearson" else (lambda probs: np.asarray(probs, dtype=np.float64))
     q = [prepare(m.probs if isinstance(m, Motif) else m) for m in queries]
     t = [prepare(m.probs) for m in targets]
+    if not q:
+        return pd.DataFrame(columns=TOMTOM_COLUMNS)
     p, _, offsets, overlaps, strands = _tomtom(q, t, reverse_complement=reverse_complement)[:5]
-    rows = []
-    for i in range(len(q)):
-        order = np.argsort(p[i], kind="stable")
-        if n_nearest is not None:
-            order = order[:n_nearest]
-        qvals = stats.false_discovery_control(p[i], method="bh")
-        for j in order:
-            rows.append((i, targets[j].id, targets[j].name, float(p[i, j]), float(qvals[j]),
-                         int(offsets[i, j]), int(overlaps[i, j]), "+-"[int(strands[i, j])]))
-    return pd.DataFrame(rows, columns=["query", "target_id", "target_name", "p_value", "q_value",
-                                       "offset", "overlap", "strand"])
+    order = np.argsort(p, axis=1, kind="stable")[:, :n_nearest]
+    target = order.ravel()
+
+    def ranked(values: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(np.asarray(values), order, axis=1).ravel()
+
+    return pd.DataFrame({
+        "query": np.repeat(np.arange(len(q)), order.shape[1]),
+        "target_id": np.array([m.id for m in targets], dtype=object)[target],
+        "target_name": np.array([m.name for m in targets], dtype=object)[target],
+        "p_value": ranked(p).astype(np.float64),
+        "q_value": ranked(stats.false_discovery_control(p, method="bh", axis=1)),
+        "offset": ranked(offsets).astype(np.int64),
+        "overlap": ranked(overlaps).astype(np.int64),
+        "strand": np.array(["+", "-"], dtype=object)[ranked(strands).astype(np.int64)],
+    }, columns=TOMTOM_COLUMNS)
 
 
 def choose_motif(x: torch.Tensor, labels, candidates: Sequence[Motif], *, both_strands: bool = True,
