@@ -49,13 +49,17 @@ class BassetResult:
     aupr: pd.Series
 
 
+def split_at_random(n: int, *, seed: int = 0) -> dict[str, np.ndarray]:
+    """``{"training", "validation", "test"}``: 80%, 10% and 10% of ``range(n)``, drawn at random."""
+    order = np.random.default_rng(seed).permutation(n)
+    return dict(zip(PARTS, np.split(order, [int(0.8 * n), int(0.9 * n)])))
+
+
 def split_rows(data: AccessibilitySet, *, training_limit: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
     """The rows of ``data`` in each part, ``{"training", "validation", "test"}``: the data's own split, or, when it
-    has none, 80/10/10 at random; the training rows in a random order, the first ``training_limit`` of them kept."""
+    has none, :func:`split_at_random`; the training rows in a random order, the first ``training_limit`` kept."""
     if data.split is None:
-        order = np.random.default_rng(seed).permutation(len(data))
-        cut = [int(0.8 * len(data)), int(0.9 * len(data))]
-        rows = dict(zip(PARTS, np.split(order, cut)))
+        rows = split_at_random(len(data), seed=seed)
     else:
         rows = {part: data.rows(part) for part in PARTS}
     empty = [part for part in PARTS if len(rows[part]) == 0]
