@@ -5,9 +5,10 @@ Usage: .venv/bin/python scripts/benchmark_tangermeme.py [--threads 2] [--repeat 
 Each row runs teachbind's version and tangermeme 1.6.0's (installed with the test extra) on the same model and the
 same one-hot inputs, alternately, and keeps each one's best of ``--repeat`` runs; the ratio is tangermeme's time
 over teachbind's (above 1: teachbind is faster). ``tests/test_tangermeme.py`` checks that the two give the same
-results on such inputs. One row times ``motifs.tomtom`` against memelite's ``tomtom``, which it wraps (it needs the
-data mirror, ``TEACHBIND_DATA_DIR``, or the download of the JASPAR file). Models: DeepBind as Chapter 2 builds it for ChIP-seq
-(16 detectors of width 24, 101 nt) and Basset at Chapter 3's book widths (64 filters per layer, 600 bp, 2 tasks).
+results on such inputs. Models: DeepBind as Chapter 2 builds it for ChIP-seq (16 detectors of width 24, 101 nt)
+and Basset at Chapter 3's book widths (64 filters per layer, 600 bp, 2 tasks). One row times ``motifs.tomtom``
+against memelite's ``tomtom``, which it wraps (it reads JASPAR through the data registry: set
+``TEACHBIND_DATA_DIR`` to the mirror, or let it download).
 """
 
 import argparse

@@ -89,7 +89,8 @@ def test_the_package_imports_itself_without_a_cycle_and_models_stand_alone():
         assert cycle is None, " -> ".join(cycle)
     for module, imported in graph.items():
         if module.startswith("teachbind.models"):
-            leaks = sorted(m for m in imported if m.split(".")[1] in ("data", "structure", "motifs", "plot", "protocols"))
+            leaks = sorted(m for m in imported
+                           if m.split(".")[1] in ("data", "structure", "motifs", "plot", "protocols"))
             assert not leaks, f"{module} imports {leaks}: models hold models, not data, folding or motif mining"
 
 

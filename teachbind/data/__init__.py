@@ -34,9 +34,10 @@ from teachbind.data.rnacompete import (
 from teachbind.data.simulate import Compendium, PlantedMotifs, plant_motif, simulate_compendium
 
 __all__ = [
-    "AccessibilitySet", "AitacSample", "CACHE_ENV", "ClipSplit", "Modalities", "ionmf_experiments", "load_ionmf", "Compendium", "MIRROR_ENV", "ChecksumError", "ChipSeqExperiment", "DataNotFoundError",
-    "PlantedMotifs",
-    "deepbind_chipseq_experiments", "entry", "fetch", "load_deepbind_chipseq", "open_text", "plant_motif",
-    "clip_and_scale", "clip_norm", "load_accessibility", "load_aitac_sample", "load_basset_targets", "load_dhs_k562_hepg2", "load_rnacompete", "load_probe_sets", "ProbeSets",
-    "log_norm", "read_probes", "registered", "rnacompete_proteins", "sha256sum", "simulate_compendium",
+    "AccessibilitySet", "AitacSample", "CACHE_ENV", "ChecksumError", "ChipSeqExperiment", "ClipSplit", "Compendium",
+    "DataNotFoundError", "MIRROR_ENV", "Modalities", "PlantedMotifs", "ProbeSets", "clip_and_scale", "clip_norm",
+    "deepbind_chipseq_experiments", "entry", "fetch", "ionmf_experiments", "load_accessibility", "load_aitac_sample",
+    "load_basset_targets", "load_deepbind_chipseq", "load_dhs_k562_hepg2", "load_ionmf", "load_probe_sets",
+    "load_rnacompete", "log_norm", "open_text", "plant_motif", "read_probes", "registered", "rnacompete_proteins",
+    "sha256sum", "simulate_compendium",
 ]

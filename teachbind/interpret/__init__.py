@@ -1,5 +1,6 @@
-"""What a trained model learned: in-silico mutagenesis and filters read as motifs (Chapter 2, ``nbs/02_deepbind.ipynb``), the loss and
-gain scores and filter influence of Basset (Chapter 3, ``nbs/03_basset.ipynb``), and saliency (Chapter 5).
+"""What a trained model learned: in-silico mutagenesis and filters read as motifs (Chapter 2,
+``nbs/02_deepbind.ipynb``), the loss and gain scores and filter influence of Basset (Chapter 3,
+``nbs/03_basset.ipynb``), and saliency (Chapter 5).
 
 Operations share one calling shape, ``op(model, x, *, target=None, batch_size=1024, device="auto", ...)``, the
 shape of :func:`teachbind.predict.predict` on which they are built: one-hot ``x`` of shape ``(N, 4, L)``;

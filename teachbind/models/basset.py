@@ -145,10 +145,11 @@ def fit_basset(model: Basset, train: tuple[torch.Tensor, torch.Tensor], valid=No
                patience: int | None = 10, batch_size: int = 128, seed: int = 0, device: str | torch.device = "auto",
                progress: bool = False, learning_rate: float = 0.002, augmented: bool = False) -> pd.DataFrame:
     """Train ``model`` as Basset was trained and return :func:`teachbind.train.fit`'s history: :func:`loss`,
-    :func:`optimizer` (RMSprop, learning rate 0.002), batches of 128, stopping after ``patience`` (10) epochs without a lower
-    validation loss and keeping the best epoch's weights (the paper set no cap on epochs; ``max_epochs`` is one),
-    seeded with ``seed``. ``train`` and ``valid`` are ``(x (N, 4, L), y (N, T))``. With ``augmented``, every epoch
-    reads the training sequences afresh through :func:`augment` (seed ``seed + epoch``), which the paper did not do.
+    :func:`optimizer` (RMSprop, learning rate 0.002), batches of 128, stopping after ``patience`` (10) epochs
+    without a lower validation loss and keeping the best epoch's weights (the paper set no cap on epochs;
+    ``max_epochs`` is one), seeded with ``seed``. ``train`` and ``valid`` are ``(x (N, 4, L), y (N, T))``. With
+    ``augmented``, every epoch reads the training sequences afresh through :func:`augment` (seed ``seed + epoch``),
+    which the paper did not do.
     """
     seed_everything(seed)
     x, y = train

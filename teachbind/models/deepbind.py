@@ -101,7 +101,7 @@ class DeepBind(nn.Module):
 
 
 def optimizer(model: DeepBind, *, learning_rate: float, momentum: float, conv_weight_decay: float,
-        dense_weight_decay: float) -> torch.optim.SGD:
+              dense_weight_decay: float) -> torch.optim.SGD:
     """DeepBind's optimiser: SGD with momentum; weight decay on the motif detectors and on the dense weights,
     none on the thresholds and biases."""
     dense = [p for name, p in model.named_parameters() if name.endswith("weight")]
@@ -158,9 +158,10 @@ def fit_deepbind(model: DeepBind, train, valid=None, *, max_epochs: int, patienc
                  batch_size: int = 64, seed: int = 0, device: str | torch.device = "auto", progress: bool = False,
                  learning_rate: float, momentum: float, conv_weight_decay: float, dense_weight_decay: float
                  ) -> pd.DataFrame:
-    """Train ``model`` as DeepBind was trained and return :func:`teachbind.train.fit`'s history: its :func:`optimizer`
-    with the calibrated ``learning_rate``, ``momentum`` and weight decays, batches of 64 (the paper's), for
-    ``max_epochs`` epochs (the paper trained for a fixed number of steps: ``patience=None``), seeded with ``seed``.
+    """Train ``model`` as DeepBind was trained and return :func:`teachbind.train.fit`'s history: its
+    :func:`optimizer` with the calibrated ``learning_rate``, ``momentum`` and weight decays, batches of 64 (the
+    paper's), for ``max_epochs`` epochs (the paper trained for a fixed number of steps: ``patience=None``), seeded
+    with ``seed``.
 
     ``train`` and ``valid`` are as in :func:`teachbind.train.fit` (``train`` may be a function of the epoch that
     makes fresh shuffled negatives). The loss is binary cross-entropy on the logits for

@@ -154,7 +154,8 @@ class DenseNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1:].numel() != self.in_features:
-            raise ValueError(f"this dense network reads {self.in_features} features a window, got {tuple(x.shape[1:])}")
+            raise ValueError(f"this dense network reads {self.in_features} features a window, "
+                             f"got {tuple(x.shape[1:])}")
         h = self.prepare(x)
         for linear, block in zip(self.linears, self.blocks):
             h = block(linear(h))

@@ -101,10 +101,10 @@ def fit_residualbind(model: ResidualBind, train: tuple[torch.Tensor, torch.Tenso
                      device: str | torch.device = "auto", progress: bool = False, learning_rate: float = 1e-3,
                      decay: float = 0.3, decay_patience: int = 7) -> pd.DataFrame:
     """Train ``model`` as the released code did and return :func:`teachbind.train.fit`'s history: mean squared
-    error, :func:`optimizer` (Adam, ``learning_rate`` 1e-3), batches of 100, the weights of the epoch with the best validation
-    Pearson r kept, the learning rate multiplied by ``decay`` (0.3) after ``decay_patience`` (7) epochs without
-    improvement, and a stop after ``patience`` (20) such epochs. ``train`` and ``valid`` are ``(x (N, 4, L),
-    y (N, T))``."""
+    error, :func:`optimizer` (Adam, ``learning_rate`` 1e-3), batches of 100, the weights of the epoch with the best
+    validation Pearson r kept, the learning rate multiplied by ``decay`` (0.3) after ``decay_patience`` (7) epochs
+    without improvement, and a stop after ``patience`` (20) such epochs. ``train`` and ``valid`` are
+    ``(x (N, 4, L), y (N, T))``."""
     seed_everything(seed)
     adam = optimizer(model, learning_rate=learning_rate)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(adam, mode="max", factor=decay, patience=decay_patience - 1)
