@@ -1,4 +1,5 @@
-"""The book's models, one module each.
+"""The book's models, one module each: DeepBind (Chapter 2), Basset (Chapter 3), iDeep with its RBMs (Chapter 4) and
+ResidualBind (Chapter 5).
 
 Every module has the same three pieces: the model (a ``torch.nn.Module`` whose constructor takes the paper's
 hyperparameters with its values as defaults), its ``optimizer(model, ...)`` factory, and one training recipe,
