@@ -122,8 +122,8 @@ def _table(path: Path, tasks: Sequence[str] | None, split: str) -> Accessibility
     missing = [t for t in tasks if t not in table.columns]
     if missing:
         raise ValueError(f"{path}: no column {missing[0]!r} in the header ({', '.join(table.columns)})")
-    labels = np.stack([_zeros_and_ones(table[t], path, t, first_line=2) for t in tasks], axis=1)
-    seqs = _checked_sequences(list(table["sequence"]), path, first_line=2)
+    labels = np.stack([_zeros_and_ones(table[t], path, t) for t in tasks], axis=1)
+    seqs = _checked_sequences(list(table["sequence"]), path)
     ids = list(table["id"]) if "id" in table.columns else [f"{path.name}:{i + 2}" for i in range(len(table))]
     parts = None
     if split in table.columns:
@@ -188,21 +188,19 @@ def read_fasta(path: str | Path) -> tuple[list[str], list[str], list[int]]:
     return ids, seqs, lines
 
 
-def _zeros_and_ones(column: pd.Series, path: Path, name: str, *, first_line: int = 2,
-                    lines: list[int] | None = None) -> np.ndarray:
+def _zeros_and_ones(column: pd.Series, path: Path, name: str, *, lines: list[int] | None = None) -> np.ndarray:
     values = column.to_numpy()
     bad = np.flatnonzero(~np.isin(values, ["0", "1"]))
     if len(bad):
-        line = lines[bad[0]] if lines is not None else bad[0] + first_line
+        line = lines[bad[0]] if lines is not None else bad[0] + 2
         raise ValueError(f"{path}, line {line}: {name} is {values[bad[0]]!r}; accessibility must be 0 or 1")
     return (values == "1").astype(np.float32)
 
 
-def _checked_sequences(seqs: list[str], path: Path, *, first_line: int = 2, lines: list[int] | None = None
-                       ) -> list[str]:
+def _checked_sequences(seqs: list[str], path: Path, *, lines: list[int] | None = None) -> list[str]:
     seqs = [s.upper() for s in seqs]
     for i, s in enumerate(seqs):
-        line = lines[i] if lines is not None else i + first_line
+        line = lines[i] if lines is not None else i + 2
         bad = next((j for j, letter in enumerate(s) if letter not in "ACGTN"), None)
         if bad is not None:
             raise ValueError(f"{path}, line {line}: letter {s[bad]!r} at position {bad} of sequence {i}; "
