@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
-from sklearn import metrics as _sk
+
+
+def _sklearn():
+    """scikit-learn's metrics, imported on first use: importing it takes longer than importing torch."""
+    from sklearn import metrics
+
+    return metrics
 
 
 def _as_1d(values, what: str) -> np.ndarray:
@@ -37,12 +42,12 @@ def _binary(labels, scores) -> tuple[np.ndarray, np.ndarray]:
 
 def auroc(labels, scores) -> float:
     """Area under the ROC curve."""
-    return float(_sk.roc_auc_score(*_binary(labels, scores)))
+    return float(_sklearn().roc_auc_score(*_binary(labels, scores)))
 
 
 def aupr(labels, scores) -> float:
     """Area under the precision-recall curve (average precision)."""
-    return float(_sk.average_precision_score(*_binary(labels, scores)))
+    return float(_sklearn().average_precision_score(*_binary(labels, scores)))
 
 
 def auroc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
@@ -56,7 +61,7 @@ def auroc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
 
 def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates of the ROC curve, each of shape ``(K,)``."""
-    fpr, tpr, _ = _sk.roc_curve(*_binary(labels, scores))
+    fpr, tpr, _ = _sklearn().roc_curve(*_binary(labels, scores))
     return fpr, tpr
 
 
@@ -83,5 +88,7 @@ def auroc_columns(labels, scores) -> np.ndarray:
     _binary(y, s[:, 0])
     positive = y == 1
     n1, n0 = positive.sum(), (~positive).sum()
+    from scipy.stats import rankdata
+
     ranks = rankdata(s, axis=0)
     return (ranks[positive].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)

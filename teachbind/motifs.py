@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from scipy import stats
 
 from teachbind.metrics import auroc_columns
 from teachbind.predict import BATCH_SIZE, pick_device
@@ -287,6 +286,7 @@ def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n
     Pearson one is that distance between :func:`pearson_columns`.
     """
     from memelite import tomtom as _tomtom
+    from scipy import stats
 
     if distance not in DISTANCES:
         raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")

@@ -3,7 +3,11 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import random_dna
 from teachbind import interpret, motifs, plot, seq
+from teachbind.interpret.local import local_trunk
+from teachbind.models import Basset
+from teachbind.predict import predict
 
 
 class CountG(nn.Module):
@@ -33,6 +37,66 @@ def test_ism_is_zero_at_the_reference_letters_and_matches_direct_mutation(rng):
     with torch.no_grad():
         direct = model(seq.one_hot([mutant])) - model(x)
     assert torch.isclose(effects["ACGT".index(mutant[6]), 6], direct[0], atol=1e-5)
+
+
+def every_mutant_in_full(model, x):
+    """ISM the slow way: each single-letter mutant built and run through the whole model."""
+    rows, bases, positions = torch.nonzero(x != 1, as_tuple=True)
+    mutants = x[rows].clone()
+    mutants[torch.arange(len(rows)), :, positions] = torch.eye(4)[bases]
+    reference = predict(model, x, device="cpu", amp=False)
+    effects = torch.zeros(len(x), *reference.shape[1:], 4, x.shape[-1])
+    effects[rows, ..., bases, positions] = predict(model, mutants, device="cpu", amp=False) - reference[rows]
+    return effects
+
+
+def with_random_batch_norm_statistics(model):
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm1d):
+                module.running_mean.normal_()
+                module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize("options, length", [
+    ({}, 600),
+    ({"padding": "valid"}, 301),
+    ({"widths": (6, 4, 3), "pools": (2, 3, 5)}, 97),
+    ({"widths": (5, 4, 3), "pools": (4, 3, 2), "padding": "valid"}, 103),
+])
+def test_ism_recomputing_only_near_each_letter_equals_running_every_mutant(rng, options, length):
+    torch.manual_seed(0)
+    model = with_random_batch_norm_statistics(Basset(3, length, filters=(8, 8, 8), hidden=(16, 16), **options))
+    assert local_trunk(model) is not None
+    x = seq.one_hot(random_dna(rng, 3, length))
+    fast = interpret.ism(model, x, batch_size=500, device="cpu")
+    slow = every_mutant_in_full(model, x)
+    assert fast.shape == (3, 3, 4, length)
+    assert slow.abs().max() > 1e-4, "substitutions change the outputs by far more than float rounding"
+    assert torch.allclose(fast, slow, atol=1e-6), "edges, even widths and floor-mode pools included"
+
+
+def test_a_trunk_with_a_layer_that_cannot_be_recomputed_locally_is_run_in_full(rng):
+    class Strided(nn.Module):
+        def __init__(self, trunk):
+            super().__init__()
+            self.trunk, self.output = trunk, nn.LazyLinear(2)
+
+        def trunk_and_head(self):
+            return self.trunk, lambda features: self.output(features.flatten(1))
+
+        def forward(self, x):
+            return self.output(self.trunk(x).flatten(1))
+
+    torch.manual_seed(0)
+    for trunk in (nn.Sequential(nn.Conv1d(4, 3, 5, stride=2), nn.ReLU()),
+                  nn.Sequential(nn.Conv1d(4, 3, 5, dilation=2)), nn.Sequential(nn.Conv1d(4, 3, 5), nn.AvgPool1d(2))):
+        model = Strided(trunk)
+        x = seq.one_hot(random_dna(rng, 2, 30))
+        model(x)
+        assert local_trunk(model) is None
+        assert torch.allclose(interpret.ism(model, x, device="cpu"), every_mutant_in_full(model, x), atol=1e-6)
 
 
 def test_substitutions_table_lists_every_change_most_damaging_first():

@@ -8,7 +8,7 @@ import torch
 from conftest import random_dna
 from teachbind import interpret, seq
 from teachbind.interpret import gia
-from teachbind.models import DeepBind
+from teachbind.models import Basset, DeepBind
 
 saturation = pytest.importorskip("tangermeme.saturation_mutagenesis")
 marginalize = pytest.importorskip("tangermeme.marginalize")
@@ -41,6 +41,16 @@ def test_ism_equals_tangermemes_saturation_mutagenesis(model_and_inputs):
     attributions = saturation.saturation_mutagenesis(OneColumn(model), x, device="cpu")
     centred = (ours - ours.mean(dim=1, keepdim=True)) * x
     assert torch.allclose(attributions, centred, atol=1e-6), "tangermeme centres over letters, keeps the observed"
+
+
+def test_basset_ism_recomputed_near_each_letter_equals_tangermemes(rng):
+    torch.manual_seed(0)
+    model = Basset(2, 120, filters=(8, 8, 8), hidden=(16, 16)).eval()
+    x = seq.one_hot(random_dna(rng, 4, 120))
+    ours = interpret.ism(model, x, device="cpu")
+    raw = saturation.saturation_mutagenesis(model, x, raw_outputs=True, device="cpu")
+    theirs = (raw.y_hat - raw.y0[:, None, None, :]).permute(0, 3, 1, 2)
+    assert torch.allclose(ours, theirs, atol=1e-6)
 
 
 def test_global_importance_equals_tangermemes_marginalize(model_and_inputs):

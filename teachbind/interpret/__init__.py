@@ -16,6 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
+from teachbind.interpret.local import local_trunk, predict_mutants
 from teachbind.motifs import Motif, motifs_from_activations
 from teachbind.predict import BATCH_SIZE, Target, predict, prepare, select
 from teachbind.seq import check_one_hot, get_alphabet
@@ -47,20 +48,27 @@ def ism(model: torch.nn.Module, x: torch.Tensor, *, target: Target = None, batch
     letter's entry is 0 (and is not computed). Mutants of several sequences share a forward pass. This is the data
     of DeepBind's mutation maps (Alipanahi et al. 2015) and of Basset's in-silico saturation mutagenesis
     (Kelley et al. 2016).
+
+    A model that defines ``trunk_and_head()`` (Basset) has each mutant's convolutions recomputed only near the
+    substituted letter (:mod:`teachbind.interpret.local`); any other model is run on every mutant in full.
     """
     check_one_hot(x, "ism")
     n, _, length = x.shape
-    options = dict(target=target, batch_size=batch_size, device=device, amp=False)
-    reference = predict(model, x, **options)
+    options = dict(target=target, batch_size=batch_size, device=device)
+    reference = predict(model, x, amp=False, **options)
     effects = torch.zeros(n, *reference.shape[1:], 4, length)
+    local = local_trunk(model) is not None
     letters = torch.eye(4, dtype=x.dtype)
     per_pass = max(1, batch_size // (3 * length))
     for start in range(0, n, per_pass):
         chunk = x[start:start + per_pass]
         rows, bases, positions = torch.nonzero(chunk != 1, as_tuple=True)
-        mutants = chunk[rows]
-        mutants[torch.arange(len(rows)), :, positions] = letters[bases]
-        scores = predict(model, mutants, **options)
+        if local:
+            scores = predict_mutants(model, chunk, rows, bases, positions, **options)
+        else:
+            mutants = chunk[rows]
+            mutants[torch.arange(len(rows)), :, positions] = letters[bases]
+            scores = predict(model, mutants, amp=False, **options)
         effects[start + rows, ..., bases, positions] = scores - reference[start + rows]
     return effects
 

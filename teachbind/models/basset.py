@@ -7,6 +7,8 @@ connected layers mix them, and one sigmoid output per cell type gives the probab
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -104,10 +106,19 @@ class Basset(nn.Module):
         half = self.first_layer.padding[0]
         return F.pad(x.float(), (half, half)), self.first_layer_activations(x)
 
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """The fully connected layers and the output: the convolution blocks' ``(N, filters[-1], L')`` →
+        ``(N, n_tasks)``."""
+        return self.output(self.dense(features.flatten(1)))
+
+    def trunk_and_head(self) -> tuple[nn.Sequential, Callable[[torch.Tensor], torch.Tensor]]:
+        """``(self.conv, self.head)``: the forward pass is ``head(conv(x))``, and the convolution blocks change
+        only near a substituted letter, which :func:`teachbind.interpret.ism` uses to recompute only that."""
+        return self.conv, self.head
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_one_hot(x, "Basset", length=self.length)
-        features = self.conv(x.float()).flatten(1)
-        return self.output(self.dense(features))
+        return self.head(self.conv(x.float()))
 
     @torch.no_grad()
     def apply_max_norm(self) -> None:
