@@ -9,6 +9,8 @@ positives.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -66,12 +68,18 @@ def roc_curve(labels, scores) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pearson(targets, predictions) -> float:
-    """Pearson correlation coefficient between measured and predicted values."""
+    """Pearson correlation coefficient between measured and predicted values. Constant predictions (a model that
+    learned nothing) score 0, no association, with a ``RuntimeWarning``; constant targets are an error, since no
+    prediction could be judged against them."""
     x, y = _as_1d(targets, "targets"), _as_1d(predictions, "predictions")
     if x.shape != y.shape:
         raise ValueError(f"targets have {x.size} entries but predictions have {y.size}")
-    if x.std() == 0 or y.std() == 0:
-        raise ValueError("Pearson r is undefined when either input is constant")
+    if x.std() == 0:
+        raise ValueError("Pearson r is undefined when the targets are constant")
+    if y.std() == 0:
+        warnings.warn("the predictions are constant (a model that learned nothing): Pearson r is reported as 0",
+                      RuntimeWarning, stacklevel=2)
+        return 0.0
     return float(np.corrcoef(x, y)[0, 1])
 
 

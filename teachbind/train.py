@@ -10,6 +10,7 @@ import copy
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -149,6 +150,51 @@ def is_dead(predictions) -> bool:
     or a spread below a millionth of their scale (a model stuck at its output bias)."""
     p = torch.as_tensor(predictions).double()
     return not bool(torch.isfinite(p).all()) or float(p.std()) <= 1e-6 * max(1.0, float(p.abs().mean()))
+
+
+def learned(predictions: torch.Tensor, targets: torch.Tensor, loss_fn: Callable[[torch.Tensor, torch.Tensor],
+            torch.Tensor], constant: torch.Tensor) -> bool:
+    """Whether a trained model's held-out ``predictions`` ``(N, ...)`` show that it learned something: they are
+    finite and not constant (:func:`is_dead`), and their ``loss_fn`` against ``targets`` is below that of
+    predicting ``constant`` (broadcast to ``(N, ...)``) for every example, where ``constant`` is what a model that
+    learned nothing but the training targets' mean would predict: that mean for a squared error, its logit for a
+    loss on logits (:func:`mean_prediction`)."""
+    predictions, targets = torch.as_tensor(predictions).float(), torch.as_tensor(targets).float()
+    if is_dead(predictions):
+        return False
+    baseline = loss_fn(torch.as_tensor(constant).float().expand_as(predictions), targets)
+    return float(loss_fn(predictions, targets)) < float(baseline)
+
+
+def mean_prediction(targets: torch.Tensor, *, logits: bool) -> torch.Tensor:
+    """The training targets' mean over examples, ``(...)`` of targets ``(N, ...)``; with ``logits``, the logit of
+    that rate (kept within 1e-6 of 0 and 1): the constant prediction :func:`learned` compares a model with."""
+    mean = torch.as_tensor(targets).float().mean(dim=0)
+    return torch.logit(mean.clamp(1e-6, 1 - 1e-6)) if logits else mean
+
+
+class NothingLearned(RuntimeError):
+    """Raised by :func:`first_that_learns` when no option gave a model that learned."""
+
+
+def first_that_learns(options: dict, train: Callable[[object], object | None], what: str, *,
+                      kind: str = "calibration candidate", advice: str = "draw more candidates or train longer"
+                      ) -> tuple[object, object, list]:
+    """Train ``options`` (key → what :func:`train` takes, in order of preference) one by one until one learns:
+    ``train(option)`` returns the trained model, or ``None`` when it learned nothing (:func:`is_dead`,
+    :func:`learned`). Returns the key of the one that learned, its model, and the keys passed over, each with a
+    ``RuntimeWarning`` that names ``what`` and the ``kind`` of option. Raises :class:`NothingLearned` (a
+    ``RuntimeError``), with ``advice``, when none learns. Introduced in Chapter 2; every chapter's protocol uses it."""
+    passed = []
+    for key, option in options.items():
+        model = train(option)
+        if model is not None:
+            return key, model, passed
+        passed.append(key)
+        then = "; trying the next" if len(passed) < len(options) else ""
+        warnings.warn(f"{what}: {kind} {key} learned nothing (constant or non-finite predictions, or no better "
+                      f"than predicting the training mean){then}", RuntimeWarning, stacklevel=2)
+    raise NothingLearned(f"{what}: none of the {len(options)} {kind}s learned; {advice}")
 
 
 def random_split(n: int, fraction: float = 0.1, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -26,8 +26,14 @@ def test_bad_inputs_are_clear_errors():
         metrics.auroc([0, 1, 1], [0.2, 0.3])
     with pytest.raises(ValueError, match="NaN"):
         metrics.auroc([0, 1], [np.nan, 0.3])
-    with pytest.raises(ValueError, match="constant"):
+    with pytest.raises(ValueError, match="targets are constant"):
         metrics.pearson([1, 1, 1], [1, 2, 3])
+
+
+def test_constant_predictions_score_chance_with_a_warning():
+    with pytest.warns(RuntimeWarning, match="predictions are constant"):
+        assert metrics.pearson([1, 2, 3], [0.5, 0.5, 0.5]) == 0.0
+    assert metrics.auroc([0, 1, 0, 1], [0.3, 0.3, 0.3, 0.3]) == 0.5
 
 
 def test_auroc_columns_equals_auroc_of_each_column(rng):

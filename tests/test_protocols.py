@@ -9,7 +9,7 @@ import torch
 
 from teachbind import data, metrics, motifs, protocols, seq
 from teachbind.models import DeepBind, deepbind
-from teachbind.train import is_dead, sample_hyperparameters
+from teachbind.train import first_that_learns, is_dead, learned, mean_prediction, sample_hyperparameters
 
 
 def _write_chipseq(path, seqs, labels):
@@ -204,6 +204,21 @@ def test_ideep_protocol_trains_every_variant_the_folder_allows(own_clip, seeded,
         protocols.ideep.run_experiment(own_clip, variants=("motif",), device="cpu")
 
 
+def test_an_ideep_variant_that_never_learns_is_retried_then_reported_as_nan(own_clip, monkeypatch):
+    def learns_nothing(model, *args, **kwargs):
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.zero_()
+        return pd.DataFrame({"epoch": [1]})
+
+    monkeypatch.setattr(protocols.ideep, "fit_ideep", learns_nothing)
+    with pytest.warns(RuntimeWarning, match="MYRBP, region: none of the 2 training seeds learned; its AUROC is"):
+        result = protocols.ideep.run_experiment(own_clip, variants=("region",), pretrain_epochs=1, seed=3,
+                                                device="cpu")
+    assert result.not_learned == ["region"] and result.passed_over == {"region": [3, 4]}
+    assert np.isnan(result.auroc["region"]) and np.isnan(result.scores["region"]).all()
+
+
 def _write_probes(path, seqs, scores):
     with open(path, "w") as handle:
         handle.writelines(f"{score:.3f}\t{s}\n" for s, score in zip(seqs, scores))
@@ -279,9 +294,40 @@ def test_a_model_that_learned_nothing_is_detected_and_the_next_candidate_trained
         return None if params["name"] in ("dead", "diverged") else params["name"]
 
     candidates = [{"name": "alive"}, {"name": "dead"}, {"name": "diverged"}]
+    options = protocols.deepbind.ranked(table, candidates)
     with pytest.warns(RuntimeWarning, match="toy: calibration candidate 1 learned nothing"):
-        chosen, model, passed = protocols.deepbind.first_that_learns(table, candidates, train, "toy")
+        chosen, model, passed = first_that_learns(options, train, "toy")
     assert (chosen, model, passed, trained) == (0, "alive", [1], ["dead", "alive"])
-    with pytest.raises(RuntimeError, match="none of the 2 calibration candidates learned"):
+    with pytest.raises(RuntimeError, match="none of the 2 calibration candidates learned; draw more"):
         with pytest.warns(RuntimeWarning):
-            protocols.deepbind.first_that_learns(table.iloc[[0, 2]], candidates, train, "toy")
+            first_that_learns(protocols.deepbind.ranked(table.iloc[[0, 2]], candidates), train, "toy")
+
+
+def test_learned_means_better_than_predicting_the_training_mean():
+    torch.manual_seed(0)
+    labels = (torch.rand(400, 2) < torch.tensor([0.2, 0.6])).float()
+    logits = mean_prediction(labels, logits=True)
+    assert torch.allclose(torch.sigmoid(logits), labels.mean(0))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    informative = 4 * (labels - 0.5) + 0.5 * torch.randn_like(labels)
+    assert learned(informative, labels, bce, logits)
+    assert not learned(logits.expand_as(labels) + 1e-9 * torch.randn_like(labels), labels, bce, logits), "constant"
+    assert not learned(3 * torch.randn_like(labels), labels, bce, logits), "random scores lose to the rate"
+    assert not learned(torch.full_like(labels, float("nan")), labels, bce, logits)
+    targets = torch.randn(300)
+    mse = torch.nn.functional.mse_loss
+    assert learned(targets + 0.3 * torch.randn(300), targets, mse, mean_prediction(targets, logits=False))
+    assert not learned(torch.randn(300), targets, mse, mean_prediction(targets, logits=False))
+
+
+def test_basset_protocol_passes_over_a_model_that_diverged_and_trains_the_next_set(own_accessibility_table):
+    diverging, sound = dict(learning_rate=1e30), dict(learning_rate=0.002)
+    options = dict(max_epochs=3, patience=None, filters=(16, 16, 16), hidden=(32,), seed=0, device="cpu")
+    with pytest.warns(RuntimeWarning, match="hyperparameter set 0 learned nothing"):
+        result = protocols.basset.train_accessibility(own_accessibility_table, hyperparameters=[diverging, sound],
+                                                      **options)
+    assert result.passed_over == [0] and result.chosen is sound and result.trials is None
+    assert np.isfinite(result.scores).all() and result.auroc.mean() > 0.6, result.auroc
+    with pytest.raises(RuntimeError, match="none of the 1 hyperparameter sets learned; check the labels"):
+        with pytest.warns(RuntimeWarning):
+            protocols.basset.train_accessibility(own_accessibility_table, hyperparameters=diverging, **options)

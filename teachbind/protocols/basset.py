@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from teachbind.data.accessibility import AccessibilitySet, load_accessibility
 from teachbind.metrics import aupr, auroc
 from teachbind.models.basset import Basset, fit_basset
 from teachbind.predict import predict, predict_both_strands
 from teachbind.seq import one_hot
-from teachbind.train import seed_everything
+from teachbind.train import first_that_learns, learned, mean_prediction, seed_everything
 
 PARTS = ("training", "validation", "test")
 
@@ -31,8 +32,9 @@ PARTS = ("training", "validation", "test")
 @dataclass
 class BassetResult:
     """What :func:`train_accessibility` produced: the trained ``model`` and its ``history``; the search's
-    ``trials`` (one row per trial, Optuna's table; ``None`` when ``hyperparameters`` were given) and the
-    hyperparameters ``chosen``; the ``rows`` of each part of the data; on the test set, ``labels`` and ``scores``
+    ``trials`` (one row per trial, Optuna's table; ``None`` when ``hyperparameters`` were given), the
+    hyperparameters ``chosen`` and the better-ranked trials (or given sets) ``passed_over`` because their model
+    learned nothing; the ``rows`` of each part of the data; on the test set, ``labels`` and ``scores``
     ``(N_test, T)`` (logits, averaged over both strands for an augmented model) and, per cell type of ``tasks``,
     ``auroc`` and ``aupr``."""
 
@@ -42,6 +44,7 @@ class BassetResult:
     history: pd.DataFrame
     trials: pd.DataFrame | None
     chosen: dict
+    passed_over: list[int]
     rows: dict[str, np.ndarray]
     labels: np.ndarray
     scores: np.ndarray
@@ -104,16 +107,13 @@ def search(x: torch.Tensor, y: torch.Tensor, train_rows: np.ndarray, valid_rows:
     Returns the best trial's hyperparameters (for :func:`train`) and the trials table."""
     import optuna
 
-    def hyperparameters(params: dict) -> dict:
-        return dict(learning_rate=params["learning_rate"], dropout=params["dropout"],
-                    filters=(params["first_filters"], *filters[1:]), widths=(params["first_width"], 11, 7))
-
     def objective(trial) -> float:
         params = dict(learning_rate=trial.suggest_float("learning_rate", 1e-4, 1e-2, log=True),
                       dropout=trial.suggest_float("dropout", 0.1, 0.5),
                       first_filters=trial.suggest_categorical("first_filters", [32, 64, 128]),
                       first_width=trial.suggest_int("first_width", 9, 23, step=2))
-        model, _ = train(x, y, train_rows[:trial_sequences], valid_rows, hyperparameters=hyperparameters(params),
+        model, _ = train(x, y, train_rows[:trial_sequences], valid_rows,
+                         hyperparameters=trial_hyperparameters(params, filters),
                          filters=filters, hidden=hidden, max_epochs=trial_epochs, patience=None, seed=seed,
                          device=device)
         scores = predict_both_strands(model, x[valid_rows], device=device).numpy()
@@ -123,7 +123,22 @@ def search(x: torch.Tensor, y: torch.Tensor, train_rows: np.ndarray, valid_rows:
     sampler = optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(4, trials))
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=trials)
-    return hyperparameters(study.best_params), study.trials_dataframe().set_index("number")
+    return trial_hyperparameters(study.best_params, filters), study.trials_dataframe().set_index("number")
+
+
+def trial_hyperparameters(params: dict, filters: tuple[int, ...] = (64, 64, 64)) -> dict:
+    """A search trial's ``params`` (``learning_rate``, ``dropout``, ``first_filters``, ``first_width``) as
+    hyperparameters for :func:`train` of a model whose other blocks have ``filters[1:]`` filters."""
+    return dict(learning_rate=params["learning_rate"], dropout=params["dropout"],
+                filters=(int(params["first_filters"]), *filters[1:]), widths=(int(params["first_width"]), 11, 7))
+
+
+def ranked_trials(trials: pd.DataFrame, filters: tuple[int, ...] = (64, 64, 64)) -> dict[int, dict]:
+    """The :func:`search` table's trials best first, trial number → :func:`trial_hyperparameters`."""
+    best_first = trials.sort_values("value", ascending=False, kind="stable")
+    return {int(number): trial_hyperparameters({k[len("params_"):]: v for k, v in row.items()
+                                                if k.startswith("params_")}, filters)
+            for number, row in best_first.iterrows()}
 
 
 def train_accessibility(experiment: str | Path | AccessibilitySet = "dhs_index_k562_hepg2",
@@ -131,7 +146,7 @@ def train_accessibility(experiment: str | Path | AccessibilitySet = "dhs_index_k
                         trial_sequences: int | None = 8000, trial_epochs: int = 3, max_epochs: int = 12,
                         patience: int | None = 3, filters: tuple[int, ...] = (64, 64, 64),
                         hidden: tuple[int, ...] = (256, 256), training_limit: int | None = None,
-                        hyperparameters: dict | None = None, augmented: bool = True,
+                        hyperparameters: dict | list[dict] | None = None, augmented: bool = True,
                         score: Callable[[np.ndarray, np.ndarray], float] = mean_auroc, seed: int = 0,
                         device: str | torch.device = "auto") -> BassetResult:
     """Chapter 3's protocol on ``experiment``: the book's DHS set, the path of a table or FASTA file of your own
@@ -142,25 +157,50 @@ def train_accessibility(experiment: str | Path | AccessibilitySet = "dhs_index_k
     (``trial_sequences``, ``trial_epochs``, ``score``) unless ``hyperparameters`` are given; the final model of
     widths ``filters`` and ``hidden`` trains for at most ``max_epochs``, stopping after ``patience`` epochs without
     a lower validation loss, on augmented sequences unless ``augmented=False`` (the paper's training). The defaults
-    are the book scale's; Chapter 3 lists the sizes of each scale. Returns a :class:`BassetResult`.
+    are the book scale's; Chapter 3 lists the sizes of each scale. ``hyperparameters`` may also be a list of
+    sets, in order of preference.
+
+    A final model that learned nothing (:func:`teachbind.train.learned` on the validation rows: constant or
+    non-finite scores, or a loss no lower than predicting each cell type's training rate) is passed over with a
+    warning, and the next-best search trial (or the next set given) is trained instead; ``RuntimeError`` when none
+    learns. Returns a :class:`BassetResult`.
     """
     data = experiment if isinstance(experiment, AccessibilitySet) else load_accessibility(experiment, activity,
                                                                                            tasks=tasks)
     rows = split_rows(data, training_limit=training_limit, seed=seed)
     x, y = one_hot(data.seqs), torch.from_numpy(data.labels)
-    trial_table = None
+    trial_table, kind = None, "hyperparameter set"
     if hyperparameters is None:
-        hyperparameters, trial_table = search(x, y, rows["training"], rows["validation"], trials=trials,
-                                              trial_sequences=trial_sequences, trial_epochs=trial_epochs,
-                                              filters=filters, hidden=hidden, score=score, seed=seed, device=device)
-    model, history = train(x, y, rows["training"], rows["validation"], hyperparameters=hyperparameters,
-                           filters=filters, hidden=hidden, max_epochs=max_epochs, patience=patience,
-                           augmented=augmented, seed=seed, device=device)
-    scores = (predict_both_strands if augmented else predict)(model, x[rows["test"]], device=device).numpy()
+        _, trial_table = search(x, y, rows["training"], rows["validation"], trials=trials,
+                                trial_sequences=trial_sequences, trial_epochs=trial_epochs, filters=filters,
+                                hidden=hidden, score=score, seed=seed, device=device)
+        options, kind = ranked_trials(trial_table, filters), "search trial"
+    elif isinstance(hyperparameters, dict):
+        options = {0: hyperparameters}
+    else:
+        options = dict(enumerate(hyperparameters))
+    strands = predict_both_strands if augmented else predict
+    valid_x, valid_y = x[rows["validation"]], y[rows["validation"]]
+    constant = mean_prediction(y[rows["training"]], logits=True)
+    histories = []
+
+    def final(option: dict) -> Basset | None:
+        model, history = train(x, y, rows["training"], rows["validation"], hyperparameters=option,
+                               filters=filters, hidden=hidden, max_epochs=max_epochs, patience=patience,
+                               augmented=augmented, seed=seed, device=device)
+        histories.append(history)
+        learned_something = learned(strands(model, valid_x, device=device), valid_y,
+                                    F.binary_cross_entropy_with_logits, constant)
+        return model if learned_something else None
+
+    key, model, passed = first_that_learns(options, final, data.source, kind=kind,
+                                           advice="check the labels, or search more trials or train longer")
+    history, chosen = histories[-1], options[key]
+    scores = strands(model, x[rows["test"]], device=device).numpy()
     labels = data.labels[rows["test"]]
     per_task = {name: [f(labels[:, t], scores[:, t]) for t in range(len(data.tasks))]
                 for name, f in (("auroc", auroc), ("aupr", aupr))}
     return BassetResult(experiment=data.source, tasks=data.tasks, model=model, history=history, trials=trial_table,
-                        chosen=hyperparameters, rows=rows, labels=labels, scores=scores,
+                        chosen=chosen, passed_over=passed, rows=rows, labels=labels, scores=scores,
                         auroc=pd.Series(per_task["auroc"], index=data.tasks, name="AUROC"),
                         aupr=pd.Series(per_task["aupr"], index=data.tasks, name="AUPR"))

@@ -9,15 +9,12 @@ sequences (:func:`final_model`) and are scored on the test file.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from teachbind import seq
 from teachbind.data.chipseq import ChipSeqExperiment, load_deepbind_chipseq
@@ -25,7 +22,7 @@ from teachbind.metrics import auroc
 from teachbind.models import deepbind
 from teachbind.models.deepbind import DeepBind
 from teachbind.predict import predict
-from teachbind.train import calibrate, is_dead, sample_hyperparameters
+from teachbind.train import calibrate, first_that_learns, is_dead, sample_hyperparameters
 
 
 def peaks_and_shuffles(peaks: list[str], rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,21 +64,9 @@ def final_model(params: dict, peaks: list[str], *, sequences: int = 200_000, run
     return min(alive, key=lambda run: run[1]["train_loss"].iloc[-1])[0] if alive else None
 
 
-def first_that_learns(table: pd.DataFrame, candidates: list[dict], train: Callable[[dict], nn.Module | None],
-                      what: str) -> tuple[int, nn.Module, list[int]]:
-    """Train the calibration's candidates best first (``train(params)`` returns a model, or ``None`` when it
-    learned nothing) until one learns; returns its index, the model and the indices passed over, each with a
-    warning. Raises ``RuntimeError`` when no candidate learns."""
-    passed = []
-    for candidate in table["candidate"].astype(int):
-        model = train(candidates[candidate])
-        if model is not None:
-            return candidate, model, passed
-        passed.append(candidate)
-        warnings.warn(f"{what}: calibration candidate {candidate} learned nothing (constant or non-finite "
-                      f"predictions); training the next best", RuntimeWarning, stacklevel=3)
-    raise RuntimeError(f"{what}: none of the {len(table)} calibration candidates learned; draw more candidates "
-                       f"or train longer")
+def ranked(table: pd.DataFrame, candidates: list[dict]) -> dict[int, dict]:
+    """The calibration's candidates best first, by index, for :func:`teachbind.train.first_that_learns`."""
+    return {int(c): candidates[int(c)] for c in table["candidate"]}
 
 
 @dataclass
@@ -121,8 +106,9 @@ def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | 
     table = calibrate_on_peaks(peaks[:calibration_peaks], candidates, folds=folds, epochs=calibration_epochs,
                                seed=seed, device=device)
     chosen, model, passed = first_that_learns(
-        table, candidates, lambda params: final_model(params, peaks, sequences=final_sequences, runs=final_runs,
-                                                      seed=seed, device=device), experiment.name)
+        ranked(table, candidates), lambda params: final_model(params, peaks, sequences=final_sequences,
+                                                              runs=final_runs, seed=seed, device=device),
+        experiment.name)
     scores = predict(model, seq.one_hot(experiment.test_seqs), device=device).numpy()
     return ChipSeqResult(experiment.name, model, table, candidates[chosen], len(peaks), experiment.test_labels,
                          scores, auroc(experiment.test_labels, scores), passed)

@@ -4,13 +4,15 @@ experiment as the paper did, on the iONMF data or on a folder of your own in its
 from __future__ import annotations
 
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from teachbind.data.clip import load_ionmf
 from teachbind.interpret import filter_motifs
@@ -18,7 +20,8 @@ from teachbind.metrics import auroc
 from teachbind.models.ideep import MODALITIES, DenseNet, IDeep, fit_ideep, pretrain
 from teachbind.predict import pick_device, predict
 from teachbind.structure import unpaired_probabilities
-from teachbind.train import seed_everything, validation_split
+from teachbind.train import (NothingLearned, first_that_learns, learned, mean_prediction, seed_everything,
+                             validation_split)
 
 RNAPLFOLD_WINDOW = 70
 """RNAplfold's default window and base-pair span (``-W 70 -L 70``), which ``-u 1`` alone leaves in place."""
@@ -38,7 +41,8 @@ class ExperimentResult:
     variant its test ``scores`` ``(N,)`` (logits), ``auroc``, ``epochs`` trained and ``seconds`` (training,
     pretraining included); ``pretraining_seconds``; ``filters``: the iDeep sequence filters as letter
     probabilities ``(filters, 4, width)`` with their ``filter_sites`` (aligned windows; 0 for a filter that never
-    fires)."""
+    fires); per variant, the training seeds ``passed_over`` because their model learned nothing, and the variants
+    that learned nothing from any seed (``not_learned``; their scores and AUROC are NaN)."""
 
     experiment: str
     labels: np.ndarray
@@ -49,11 +53,13 @@ class ExperimentResult:
     pretraining_seconds: float
     filters: np.ndarray
     filter_sites: np.ndarray
+    passed_over: dict[str, list[int]] = field(default_factory=dict)
+    not_learned: list[str] = field(default_factory=list)
 
 
 def run_experiment(experiment: str | Path, *, variants: tuple[str, ...] | None = None, max_epochs: int = 20,
                    patience: int = 5, pretrain_epochs: int = 5, seed: int = 0, device: str | torch.device = "auto",
-                   threads: int | None = None, structure: str = "rnafold") -> ExperimentResult:
+                   threads: int | None = None, structure: str = "rnafold", attempts: int = 2) -> ExperimentResult:
     """Train and test the benchmark's ``variants`` on one CLIP experiment, as the paper did: 80% of the training
     windows to train and 20% to validate (stratified; 4,000 and 1,000 in iONMF), :func:`fit_ideep`, AUROC on the
     test windows. The dense sub-networks are pretrained once per experiment (:func:`pretrain`, on the training
@@ -64,7 +70,12 @@ def run_experiment(experiment: str | Path, *, variants: tuple[str, ...] | None =
     :data:`VARIANTS`; by default every one the data allow (iDeep then fuses the modalities present).
     ``structure``: ``"rnafold"`` (the provided matrix) or ``"rnaplfold"`` (our ViennaRNA paired probabilities,
     computed once and cached). ``threads`` limits PyTorch's CPU threads (1 when experiments run in parallel
-    processes)."""
+    processes).
+
+    A variant whose model learned nothing on the validation windows (:func:`teachbind.train.learned`: constant or
+    non-finite scores, or a loss no lower than predicting the training rate) is trained again from seed
+    ``seed + 1``, and so on for ``attempts`` seeds, with a warning; one that never learns is reported with a NaN
+    AUROC and listed in ``not_learned``."""
     if threads is not None:
         torch.set_num_threads(threads)
     device = pick_device(device)
@@ -89,20 +100,37 @@ def run_experiment(experiment: str | Path, *, variants: tuple[str, ...] | None =
     if any(pretrained for _, pretrained in chosen.values()):
         pretrain(template, train[0], epochs=pretrain_epochs, seed=seed, device=device)
     pretraining_seconds = time.perf_counter() - start
-    scores, aurocs, epochs, seconds = {}, {}, {}, {}
+    scores, aurocs, epochs, seconds, passed_over, not_learned = {}, {}, {}, {}, {}, []
+    constant = mean_prediction(train[1], logits=True)
     filters = None
     for name, (modalities, pretrained) in chosen.items():
-        seed_everything(seed)
-        model = IDeep.for_inputs(train[0], modalities)
-        if pretrained:
-            for modality, net in model.subnets.items():
-                if isinstance(net, DenseNet):
-                    net.load_state_dict(template.subnets[modality].state_dict())
+        def train_with(run_seed: int) -> IDeep | None:
+            seed_everything(run_seed)
+            model = IDeep.for_inputs(train[0], modalities)
+            if pretrained:
+                for modality, net in model.subnets.items():
+                    if isinstance(net, DenseNet):
+                        net.load_state_dict(template.subnets[modality].state_dict())
+            epochs[name] = len(fit_ideep(model, train, valid, max_epochs=max_epochs, patience=patience,
+                                         seed=run_seed, device=device))
+            valid_scores = predict(model, valid[0], device=device, amp=False)
+            return model if learned(valid_scores, valid[1], F.binary_cross_entropy_with_logits, constant) else None
+
         start = time.perf_counter()
-        history = fit_ideep(model, train, valid, max_epochs=max_epochs, patience=patience, seed=seed, device=device)
+        try:
+            _, model, passed_over[name] = first_that_learns(
+                {s: s for s in range(seed, seed + attempts)}, train_with, f"{train_split.experiment}, {name}",
+                kind="training seed", advice="its AUROC is reported as NaN")
+        except NothingLearned as error:
+            warnings.warn(str(error), RuntimeWarning, stacklevel=2)
+            not_learned.append(name)
+            passed_over[name] = list(range(seed, seed + attempts))
+            scores[name], aurocs[name] = np.full(len(test_split.labels), np.nan, np.float32), float("nan")
+            seconds[name] = time.perf_counter() - start
+            continue
         seconds[name] = time.perf_counter() - start + (pretraining_seconds if pretrained else 0.0)
         scores[name] = predict(model, xt, device=device, amp=False).numpy()
-        aurocs[name], epochs[name] = auroc(test_split.labels, scores[name]), len(history)
+        aurocs[name] = auroc(test_split.labels, scores[name])
         if name == "iDeep" and "sequence" in modalities:
             bound = train[0]["sequence"][train[1] == 1]
             filters = filter_motifs(model, bound, device=device, windows="all", alphabet="RNA")
@@ -110,7 +138,8 @@ def run_experiment(experiment: str | Path, *, variants: tuple[str, ...] | None =
         experiment=train_split.experiment, labels=test_split.labels, scores=scores, auroc=aurocs, epochs=epochs,
         seconds=seconds, pretraining_seconds=pretraining_seconds,
         filters=np.stack([m.probs for m in filters]) if filters else np.zeros((0, 4, 0)),
-        filter_sites=np.array([m.sites for m in filters]) if filters else np.zeros(0, int))
+        filter_sites=np.array([m.sites for m in filters]) if filters else np.zeros(0, int),
+        passed_over=passed_over, not_learned=not_learned)
 
 
 FUSED = ("iDeep", "iDeep, no pretraining")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from teachbind import seq
@@ -22,9 +23,10 @@ from teachbind.metrics import pearson
 from teachbind.models import deepbind
 from teachbind.models.residualbind import ResidualBind, fit_residualbind
 from teachbind.predict import predict
-from teachbind.protocols.deepbind import first_that_learns
+from teachbind.protocols.deepbind import ranked
 from teachbind.structure import paired_unpaired
-from teachbind.train import calibrate, is_dead, random_split, sample_hyperparameters
+from teachbind.train import (calibrate, first_that_learns, is_dead, learned, mean_prediction, random_split,
+                             sample_hyperparameters)
 
 RNA_DEEPBIND = dict(width=16, both_strands=False, task="regression")
 """DeepBind's RNAcompete model: detectors of 16 nt, one strand (RNA has one), a regression output."""
@@ -35,9 +37,9 @@ class RnacompeteResult:
     """What a protocol produced on one experiment: the trained ``model``, its training ``history``, the number of
     Set A probes it trained on (``train_probes``, the calibration's included), and on Set B
     the ``test_seqs`` (``N`` probes), ``targets`` ``(N,)`` (transformed intensities), ``predictions`` ``(N,)``
-    and their ``pearson`` r; ``dropped``: the probes left out for want of an intensity. DeepBind's protocol also
-    gives its ``calibration`` table (best first), the ``chosen`` candidate and the better-ranked ones
-    ``passed_over`` because they learned nothing."""
+    and their ``pearson`` r; ``dropped``: the probes left out for want of an intensity; ``passed_over``: what was
+    passed over because it learned nothing (DeepBind: better-ranked calibration candidates; ResidualBind: training
+    seeds). DeepBind's protocol also gives its ``calibration`` table (best first) and the ``chosen`` candidate."""
 
     experiment: str
     model: nn.Module
@@ -104,7 +106,7 @@ def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[di
                                                            device=device, **RNA_DEEPBIND)
         return None if is_dead(predict(model, x[:1000], device=device)) else model
 
-    chosen, model, passed = first_that_learns(table, candidates, final, probes.name)
+    chosen, model, passed = first_that_learns(ranked(table, candidates), final, probes.name)
     predictions = predict(model, x_test, device=device).numpy()
     return RnacompeteResult(probes.name, model, histories["final"], len(y), probes.test_seqs, y_test, predictions,
                             pearson(y_test, predictions), dropped, table, candidates[chosen], passed)
@@ -113,7 +115,7 @@ def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[di
 def train_residualbind(experiment: ProbeSets | str | Path, *, test: str | Path | None = None,
                        design: str = "weak", transform: str = "log_norm", length: int = 41, limit: int | None = None,
                        with_structure: bool = False, max_epochs: int = 300, patience: int | None = 20, seed: int = 0,
-                       device: str | torch.device = "auto", **model_options) -> RnacompeteResult:
+                       attempts: int = 2, device: str | torch.device = "auto", **model_options) -> RnacompeteResult:
     """Chapter 5's protocol: ResidualBind on Set A (``limit`` probes of it drawn at random, or all), a tenth held
     out at random for early stopping, :func:`~teachbind.models.residualbind.fit_residualbind` (at most
     ``max_epochs``, ``patience``), scored on Set B.
@@ -123,7 +125,10 @@ def train_residualbind(experiment: ProbeSets | str | Path, *, test: str | Path |
     RNAcompete 2009, ``"clip_norm"`` the paper's for 2013). ``with_structure``: the paper's structure variant,
     six channels (sequence, then RNAplfold's paired and unpaired probabilities,
     :func:`teachbind.structure.paired_unpaired`). ``model_options`` go to
-    :class:`~teachbind.models.residualbind.ResidualBind`."""
+    :class:`~teachbind.models.residualbind.ResidualBind`. A model that learned nothing on the held-out tenth
+    (:func:`teachbind.train.learned`: constant predictions, or a squared error no lower than predicting the mean)
+    is trained again from seed ``seed + 1``, and so on for ``attempts`` seeds, each passed over with a warning and
+    listed in ``passed_over``; ``RuntimeError`` when none learns."""
     probes, dropped = _load(experiment, test, design)
     if limit is not None and limit < len(probes.train_seqs):
         keep = np.random.default_rng(seed).permutation(len(probes.train_seqs))[:limit]
@@ -134,13 +139,24 @@ def train_residualbind(experiment: ProbeSets | str | Path, *, test: str | Path |
     y, y_test = transform_targets(probes.train_intensity, probes.test_intensity, transform)
     y = torch.from_numpy(y)[:, None]
     train_rows, valid_rows = random_split(len(y), 0.1, seed=seed)
-    torch.manual_seed(seed)
-    model = ResidualBind(length=length, channels=x.shape[1], **model_options)
-    history = fit_residualbind(model, (x[train_rows], y[train_rows]), (x[valid_rows], y[valid_rows]),
-                               max_epochs=max_epochs, patience=patience, seed=seed, device=device)
+    constant = mean_prediction(y[train_rows], logits=False)
+    histories = {}
+
+    def train_with(run_seed: int) -> ResidualBind | None:
+        torch.manual_seed(run_seed)
+        model = ResidualBind(length=length, channels=x.shape[1], **model_options)
+        histories[run_seed] = fit_residualbind(model, (x[train_rows], y[train_rows]),
+                                               (x[valid_rows], y[valid_rows]), max_epochs=max_epochs,
+                                               patience=patience, seed=run_seed, device=device)
+        valid = predict(model, x[valid_rows], device=device)
+        return model if learned(valid, y[valid_rows], F.mse_loss, constant) else None
+
+    used, model, passed = first_that_learns({s: s for s in range(seed, seed + attempts)}, train_with, probes.name,
+                                            kind="training seed", advice="check the intensities and the transform, "
+                                            "or train longer (max_epochs, patience)")
     predictions = predict(model, x_test, device=device).numpy().ravel()
-    return RnacompeteResult(probes.name, model, history, len(y), probes.test_seqs, y_test, predictions,
-                            pearson(y_test, predictions), dropped)
+    return RnacompeteResult(probes.name, model, histories[used], len(y), probes.test_seqs, y_test, predictions,
+                            pearson(y_test, predictions), dropped, passed_over=passed)
 
 
 def _inputs(probes: list[str], length: int, with_structure: bool) -> torch.Tensor:
