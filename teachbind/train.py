@@ -177,14 +177,21 @@ class NothingLearned(RuntimeError):
     """Raised by :func:`first_that_learns` when no option gave a model that learned."""
 
 
+DEAD = "constant or non-finite predictions"
+"""Why :func:`is_dead` rejects a model, as :func:`first_that_learns` warns it."""
+NO_BETTER_THAN_THE_MEAN = f"{DEAD}, or no better than predicting the training mean"
+"""Why :func:`learned` rejects a model, as :func:`first_that_learns` warns it."""
+
+
 def first_that_learns(options: dict, train: Callable[[object], object | None], what: str, *,
-                      kind: str = "calibration candidate", advice: str = "draw more candidates or train longer"
-                      ) -> tuple[object, object, list]:
+                      kind: str = "calibration candidate", advice: str = "draw more candidates or train longer",
+                      reason: str = DEAD) -> tuple[object, object, list]:
     """Train ``options`` (key → what :func:`train` takes, in order of preference) one by one until one learns:
     ``train(option)`` returns the trained model, or ``None`` when it learned nothing (:func:`is_dead`,
     :func:`learned`). Returns the key of the one that learned, its model, and the keys passed over, each with a
-    ``RuntimeWarning`` that names ``what`` and the ``kind`` of option. Raises :class:`NothingLearned` (a
-    ``RuntimeError``), with ``advice``, when none learns. Introduced in Chapter 2; every chapter's protocol uses it."""
+    ``RuntimeWarning`` that names ``what``, the ``kind`` of option and the ``reason`` it was rejected for. Raises
+    :class:`NothingLearned` (a ``RuntimeError``), with ``advice``, when none learns. Introduced in Chapter 2; every
+    chapter's protocol uses it."""
     passed = []
     for key, option in options.items():
         model = train(option)
@@ -192,8 +199,7 @@ def first_that_learns(options: dict, train: Callable[[object], object | None], w
             return key, model, passed
         passed.append(key)
         then = "; trying the next" if len(passed) < len(options) else ""
-        warnings.warn(f"{what}: {kind} {key} learned nothing (constant or non-finite predictions, or no better "
-                      f"than predicting the training mean){then}", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"{what}: {kind} {key} learned nothing ({reason}){then}", RuntimeWarning, stacklevel=2)
     raise NothingLearned(f"{what}: none of the {len(options)} {kind}s learned; {advice}")
 
 

@@ -24,7 +24,7 @@ from teachbind.metrics import aupr, auroc
 from teachbind.models.basset import Basset, fit_basset
 from teachbind.predict import predict, predict_both_strands
 from teachbind.seq import one_hot
-from teachbind.train import first_that_learns, learned, mean_prediction, seed_everything
+from teachbind.train import NO_BETTER_THAN_THE_MEAN, first_that_learns, learned, mean_prediction, seed_everything
 
 PARTS = ("training", "validation", "test")
 
@@ -193,7 +193,7 @@ def train_accessibility(experiment: str | Path | AccessibilitySet = "dhs_index_k
                                     F.binary_cross_entropy_with_logits, constant)
         return model if learned_something else None
 
-    key, model, passed = first_that_learns(options, final, data.source, kind=kind,
+    key, model, passed = first_that_learns(options, final, data.source, kind=kind, reason=NO_BETTER_THAN_THE_MEAN,
                                            advice="check the labels, or search more trials or train longer")
     history, chosen = histories[-1], options[key]
     scores = strands(model, x[rows["test"]], device=device).numpy()

@@ -25,8 +25,8 @@ from teachbind.models.residualbind import ResidualBind, fit_residualbind
 from teachbind.predict import predict
 from teachbind.protocols.deepbind import ranked
 from teachbind.structure import paired_unpaired
-from teachbind.train import (calibrate, first_that_learns, is_dead, learned, mean_prediction, random_split,
-                             sample_hyperparameters)
+from teachbind.train import (NO_BETTER_THAN_THE_MEAN, calibrate, first_that_learns, is_dead, learned,
+                             mean_prediction, random_split, sample_hyperparameters)
 
 RNA_DEEPBIND = dict(width=16, both_strands=False, task="regression")
 """DeepBind's RNAcompete model: detectors of 16 nt, one strand (RNA has one), a regression output."""
@@ -152,8 +152,9 @@ def train_residualbind(experiment: ProbeSets | str | Path, *, test: str | Path |
         return model if learned(valid, y[valid_rows], F.mse_loss, constant) else None
 
     used, model, passed = first_that_learns({s: s for s in range(seed, seed + attempts)}, train_with, probes.name,
-                                            kind="training seed", advice="check the intensities and the transform, "
-                                            "or train longer (max_epochs, patience)")
+                                            kind="training seed", reason=NO_BETTER_THAN_THE_MEAN,
+                                            advice="check the intensities and the transform, or train longer "
+                                            "(max_epochs, patience)")
     predictions = predict(model, x_test, device=device).numpy().ravel()
     return RnacompeteResult(probes.name, model, histories[used], len(y), probes.test_seqs, y_test, predictions,
                             pearson(y_test, predictions), dropped, passed_over=passed)
