@@ -53,6 +53,49 @@ def test_deepbind_protocol_calibrates_and_trains_on_a_file_given_by_path(own_chi
     assert len(result.calibration) == 2 and result.chosen is candidates[int(result.calibration.loc[0, "candidate"])]
     assert result.scores.shape == (200,) and np.isfinite(result.scores).all()
     assert result.auroc == metrics.auroc(result.labels, result.scores)
+    assert result.validation_peaks == 60 and result.final_runs["training"].tolist() == ["top", "all"]
+    kept = result.final_runs.loc[result.final_runs["validation AUROC"].idxmax()]
+    assert (result.training, result.validation_auroc) == (kept["training"], kept["validation AUROC"]) and kept["learned"]
+
+
+def test_deepbind_holds_out_validation_peaks_as_strong_as_the_test_files():
+    assert protocols.deepbind.held_out_peaks(10_000).tolist() == list(range(0, 500, 2))
+    assert protocols.deepbind.held_out_peaks(300).tolist() == list(range(0, 120, 2))
+
+
+class _Scores(torch.nn.Module):
+    """A stand-in for a trained DeepBind: ``sign`` times the count of the planted site's core (0: a constant)."""
+
+    def __init__(self, sign):
+        super().__init__()
+        self.sign = sign
+        self.core = seq.one_hot(["CACGCG"])[0]
+
+    def forward(self, x):
+        match = torch.nn.functional.conv1d(x, self.core[None]).amax(-1)[:, 0]
+        return self.sign * (match >= 6).float() + 0.0 * match
+
+
+def test_deepbind_keeps_the_final_model_that_validates_best_and_none_when_none_learned(own_chipseq, monkeypatch):
+    experiment = data.load_deepbind_chipseq(own_chipseq)
+    peaks = experiment.train_seqs
+    valid = protocols.deepbind.peaks_and_shuffles(peaks[:60], np.random.default_rng(0))
+    signs = {("top", 0): 0.0, ("top", 1): -1.0, ("all", 0): 1.0, ("all", 1): 0.0}
+
+    def trained(sign_of):
+        def train_on_peaks(params, training, epochs, valid=None, *, patience=None, seed=0, device="cpu"):
+            name = "top" if len(training) == 100 else "all"
+            return _Scores(sign_of[name, seed]), pd.DataFrame({"epoch": [1, 2]})
+        return train_on_peaks
+
+    monkeypatch.setattr(protocols.deepbind, "train_on_peaks", trained(signs))
+    sets = {"top": peaks[:100], "all": peaks}
+    model, runs = protocols.deepbind.final_model({}, sets, valid, runs=2, seed=0, device="cpu")
+    assert model.sign == 1.0 and runs["learned"].tolist() == [False, False, True, False]
+    assert runs.loc[0, "validation AUROC"] == 0.5 and runs.loc[1, "validation AUROC"] < 0.5
+    monkeypatch.setattr(protocols.deepbind, "train_on_peaks", trained(dict.fromkeys(signs, 0.0)))
+    model, runs = protocols.deepbind.final_model({}, sets, valid, runs=2, seed=0, device="cpu")
+    assert model is None and not runs["learned"].any()
 
 
 def _accessibility(n, seed):

@@ -181,13 +181,16 @@ def _train(model, train, valid, *, max_epochs, patience, batch_size, seed, devic
                metric_name="score", device=device, seed=seed, progress=progress)
 
 
-def fit_candidate(params: dict, train, valid=None, *, max_epochs: int, seed: int = 0,
+def fit_candidate(params: dict, train, valid=None, *, max_epochs: int, patience: int | None = None, seed: int = 0,
                   device: str | torch.device = "auto", progress: bool = False, **fixed
                   ) -> tuple[DeepBind, pd.DataFrame]:
     """One step of the calibration: :func:`build` the candidate ``params`` under ``seed`` (``fixed``: the other
     constructor arguments) and train it as :func:`fit_deepbind` does, its dropout continuing the random stream
-    that seeded its initial weights (one seeded draw per candidate); returns the model and its history."""
+    that seeded its initial weights (one seeded draw per candidate); returns the model and its history.
+
+    With ``valid``, the model keeps the weights of its best-scoring epoch, and training stops after ``patience``
+    epochs without a better score (``None``: it runs all ``max_epochs``)."""
     model, optimiser = build(params, seed=seed, **fixed)
-    history = _train(model, train, valid, max_epochs=max_epochs, patience=None, batch_size=64, seed=seed,
+    history = _train(model, train, valid, max_epochs=max_epochs, patience=patience, batch_size=64, seed=seed,
                      device=device, progress=progress, **optimiser)
     return model, history

@@ -2,9 +2,11 @@
 peaks as the paper did, on one of the book's ENCODE experiments or on files of your own in DeepBind's format.
 
 The training file holds peaks only; each epoch pairs them with a fresh dinucleotide shuffle of each
-(:func:`peaks_and_shuffles`). A random search (:func:`calibrate_on_peaks`, ``folds``-fold cross-validation on the
-strongest peaks) picks the hyperparameters; the final models train on every peak for about ``final_sequences``
-sequences (:func:`final_model`) and are scored on the test file.
+(:func:`peaks_and_shuffles`). Peaks as strong as the test file's are held out to validate (:func:`held_out_peaks`).
+A random search (:func:`calibrate_on_peaks`, ``folds``-fold cross-validation on the strongest of the other peaks)
+picks the hyperparameters; the final models train on those strongest peaks ("top") and on every peak ("all"), each
+stopped early on the held-out peaks, and the one that validates best (:func:`final_model`) is scored on the test
+file.
 """
 
 from __future__ import annotations
@@ -32,12 +34,21 @@ def peaks_and_shuffles(peaks: list[str], rng: np.random.Generator) -> tuple[torc
     return x, torch.cat([torch.ones(len(peaks)), torch.zeros(len(peaks))])
 
 
-def train_on_peaks(params: dict, peaks: list[str], epochs: int, valid=None, *, seed: int = 0,
-                   device: str | torch.device = "auto") -> tuple[DeepBind, pd.DataFrame]:
-    """:func:`teachbind.models.deepbind.fit_candidate` on ``peaks`` with new shuffled negatives every epoch."""
+def train_on_peaks(params: dict, peaks: list[str], epochs: int, valid=None, *, patience: int | None = None,
+                   seed: int = 0, device: str | torch.device = "auto") -> tuple[DeepBind, pd.DataFrame]:
+    """:func:`teachbind.models.deepbind.fit_candidate` on ``peaks`` with new shuffled negatives every epoch, for
+    ``epochs`` epochs or until ``patience`` epochs pass without a better score on ``valid``."""
     rng = np.random.default_rng(seed)
     return deepbind.fit_candidate(params, lambda epoch: peaks_and_shuffles(peaks, rng), valid, max_epochs=epochs,
-                                  seed=seed, device=device)
+                                  patience=patience, seed=seed, device=device)
+
+
+def held_out_peaks(n: int, validation_peaks: int = 250) -> np.ndarray:
+    """Indices, among ``n`` peaks strongest first, of the ``validation_peaks`` held out to choose the final model
+    (at most a fifth of them): every second of the ``2 * validation_peaks`` strongest, so that with the defaults
+    they are as strong as the test file's (in ENCODE's files the training file holds the odd-ranked peaks of the
+    top 1,000, the test file the even-ranked)."""
+    return 2 * np.arange(min(validation_peaks, n // 5))
 
 
 def calibrate_on_peaks(peaks: list[str], candidates: list[dict], *, folds: int = 2, epochs: int = 4, seed: int = 0,
@@ -52,16 +63,29 @@ def calibrate_on_peaks(peaks: list[str], candidates: list[dict], *, folds: int =
     return calibrate(score, candidates, len(peaks), folds=folds, seed=seed, progress=False)
 
 
-def final_model(params: dict, peaks: list[str], *, sequences: int = 200_000, runs: int = 2, seed: int = 0,
-                device: str | torch.device = "auto") -> DeepBind | None:
-    """``runs`` models of ``params`` trained on every peak for about ``sequences`` sequences (peaks and shuffles),
-    seeds ``seed``, ``seed + 1``, ...; of those that learned (:func:`teachbind.train.is_dead` on the peaks), the
-    one with the lowest final training loss; ``None`` when none did."""
-    epochs = max(1, round(sequences / (2 * len(peaks))))
-    probe = seq.one_hot(peaks[:1000])
-    trained = [train_on_peaks(params, peaks, epochs, seed=seed + run, device=device) for run in range(runs)]
-    alive = [run for run in trained if not is_dead(predict(run[0], probe, device=device))]
-    return min(alive, key=lambda run: run[1]["train_loss"].iloc[-1])[0] if alive else None
+def final_model(params: dict, training_sets: dict[str, list[str]], valid: tuple[torch.Tensor, torch.Tensor], *,
+                sequences: int = 200_000, runs: int = 2, patience: int = 6, seed: int = 0,
+                device: str | torch.device = "auto") -> tuple[DeepBind | None, pd.DataFrame]:
+    """Train ``runs`` models of ``params`` (seeds ``seed``, ``seed + 1``, ...) on each of ``training_sets`` (name →
+    peaks), each for at most about ``sequences`` sequences (peaks and shuffles), stopping after ``patience`` epochs
+    without a better AUROC on ``valid`` (one-hot ``(N, 4, L)``, labels ``(N,)``) and keeping its best epoch.
+
+    Returns the model with the best validation AUROC among those that learned (not :func:`teachbind.train.is_dead`
+    on ``valid``, and better than chance), or ``None`` when none did, and a table of every run: ``training`` set,
+    ``seed``, ``epochs``, ``validation AUROC``, ``learned``."""
+    best, best_score, rows = None, 0.5, []
+    for name, peaks in training_sets.items():
+        epochs = max(1, round(sequences / (2 * len(peaks))))
+        for run_seed in range(seed, seed + runs):
+            model, history = train_on_peaks(params, peaks, epochs, valid, patience=patience, seed=run_seed,
+                                            device=device)
+            scores = predict(model, valid[0], device=device)
+            score = 0.5 if is_dead(scores) else auroc(valid[1], scores)
+            rows.append({"training": name, "seed": run_seed, "epochs": len(history), "validation AUROC": score,
+                         "learned": score > 0.5})
+            if score > best_score:
+                best, best_score = model, score
+    return best, pd.DataFrame(rows)
 
 
 def ranked(table: pd.DataFrame, candidates: list[dict]) -> dict[int, dict]:
@@ -73,8 +97,9 @@ def ranked(table: pd.DataFrame, candidates: list[dict]) -> dict[int, dict]:
 class ChipSeqResult:
     """What :func:`train_chipseq` produced: the final ``model``, the ``calibration`` table (best first), the
     ``chosen`` candidate and the better-ranked ones ``passed_over`` because they learned nothing, the number of
-    training ``peaks``, and on the test set its ``labels`` ``(N,)``, the model's ``scores`` ``(N,)`` and their
-    ``auroc``."""
+    training ``peaks`` and of ``validation_peaks`` held out from them, the chosen candidate's ``final_runs``
+    (:func:`final_model`'s table) with the ``training`` set and ``validation_auroc`` of the model kept, and on the
+    test set its ``labels`` ``(N,)``, the model's ``scores`` ``(N,)`` and their ``auroc``."""
 
     experiment: str
     model: DeepBind
@@ -85,30 +110,51 @@ class ChipSeqResult:
     scores: np.ndarray
     auroc: float
     passed_over: list[int]
+    validation_peaks: int
+    final_runs: pd.DataFrame
+    training: str
+    validation_auroc: float
 
 
 def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | list[dict] = 6, *,
                   folds: int = 2, calibration_peaks: int | None = 2000, calibration_epochs: int = 4,
-                  final_sequences: int = 200_000, final_runs: int = 2, seed: int = 0,
-                  device: str | torch.device = "auto") -> ChipSeqResult:
+                  validation_peaks: int = 250, final_sequences: int = 200_000, final_runs: int = 2,
+                  final_patience: int = 6, seed: int = 0, device: str | torch.device = "auto") -> ChipSeqResult:
     """Calibrate and train DeepBind on one ChIP-seq experiment and score its test set (the book-scale defaults).
 
     ``experiment``: a :class:`~teachbind.data.chipseq.ChipSeqExperiment`, a registered experiment name, or the path
     of a training file in DeepBind's format (see :func:`teachbind.data.chipseq.load_deepbind_chipseq`).
     ``candidates``: a number of hyperparameter sets drawn from the paper's search space with ``seed``, or the list
-    of sets. The calibration uses the ``calibration_peaks`` strongest training peaks (``None``: all of them).
+    of sets. ``validation_peaks`` strong peaks and a fixed shuffle of each are held out (:func:`held_out_peaks`).
+    The calibration uses the ``calibration_peaks`` strongest of the others (``None``: all of them). The best
+    candidate's ``final_runs`` seeds then train on those peaks ("top") and on all the others ("all"), each for at
+    most ``final_sequences`` sequences, stopping ``final_patience`` epochs after their best validation AUROC; the
+    model that validates best is kept (:func:`final_model`). A candidate none of whose final runs learned is passed
+    over for the next (:func:`teachbind.train.first_that_learns`).
     """
     if not isinstance(experiment, ChipSeqExperiment):
         experiment = load_deepbind_chipseq(experiment)
     if isinstance(candidates, int):
         candidates = sample_hyperparameters(deepbind.search_space("classification"), candidates, seed=seed)
     peaks = [experiment.train_seqs[i] for i in np.argsort(experiment.train_ranks, kind="stable")]
-    table = calibrate_on_peaks(peaks[:calibration_peaks], candidates, folds=folds, epochs=calibration_epochs,
-                               seed=seed, device=device)
-    chosen, model, passed = first_that_learns(
-        ranked(table, candidates), lambda params: final_model(params, peaks, sequences=final_sequences,
-                                                              runs=final_runs, seed=seed, device=device),
-        experiment.name)
+    held_out = set(held_out_peaks(len(peaks), validation_peaks).tolist())
+    valid = peaks_and_shuffles([peaks[i] for i in sorted(held_out)], np.random.default_rng(seed + 2))
+    peaks = [p for i, p in enumerate(peaks) if i not in held_out]
+    top = peaks[:calibration_peaks]
+    table = calibrate_on_peaks(top, candidates, folds=folds, epochs=calibration_epochs, seed=seed, device=device)
+    training_sets = {"top": top, "all": peaks} if len(top) < len(peaks) else {"all": peaks}
+    final_tables = []
+
+    def final(params: dict) -> DeepBind | None:
+        model, runs = final_model(params, training_sets, valid, sequences=final_sequences, runs=final_runs,
+                                  patience=final_patience, seed=seed, device=device)
+        final_tables.append(runs)
+        return model
+
+    chosen, model, passed = first_that_learns(ranked(table, candidates), final, experiment.name)
+    runs = final_tables[-1]
+    kept = runs.loc[runs["validation AUROC"].idxmax()]
     scores = predict(model, seq.one_hot(experiment.test_seqs), device=device).numpy()
-    return ChipSeqResult(experiment.name, model, table, candidates[chosen], len(peaks), experiment.test_labels,
-                         scores, auroc(experiment.test_labels, scores), passed)
+    return ChipSeqResult(experiment.name, model, table, candidates[chosen], len(peaks) + len(held_out),
+                         experiment.test_labels, scores, auroc(experiment.test_labels, scores), passed,
+                         len(held_out), runs, str(kept["training"]), float(kept["validation AUROC"]))
