@@ -323,7 +323,17 @@ def test_deepbind_rnacompete_protocol_calibrates_and_trains_on_files_given_by_pa
     record_property("pearson", result.pearson)
     assert isinstance(result.model, DeepBind) and result.train_probes == 999 and len(result.calibration) == 2
     assert result.chosen is candidates[int(result.calibration.loc[0, "candidate"])] and result.passed_over == []
-    assert result.pearson > 0.8, result.pearson  # over seeds 0-4: 0.878-0.884
+    assert result.pearson > 0.8, result.pearson  # over seeds 0-4: 0.862-0.885
+    assert len(result.history) <= 4 and "valid_score" in result.history
+
+
+def test_deepbind_rnacompete_passes_over_a_final_model_no_better_than_the_mean(own_rnacompete, monkeypatch):
+    diverging = dict(RNA_CANDIDATE, learning_rate=1e6)
+    monkeypatch.setattr(protocols.rnacompete, "calibrate", lambda *args, **kwargs: pd.DataFrame({"candidate": [0, 1]}))
+    with pytest.warns(RuntimeWarning, match="calibration candidate 0 learned nothing .*no better than predicting"):
+        result = protocols.rnacompete.train_deepbind(own_rnacompete, [diverging, RNA_CANDIDATE], final_epochs=2,
+                                                     seed=0, device="cpu")
+    assert result.passed_over == [0] and result.chosen is not diverging and result.pearson > 0.5
 
 
 def test_a_model_that_learned_nothing_is_detected_and_the_next_candidate_trained():

@@ -25,7 +25,7 @@ from teachbind.models.residualbind import ResidualBind, fit_residualbind
 from teachbind.predict import predict
 from teachbind.protocols.deepbind import ranked
 from teachbind.structure import paired_unpaired
-from teachbind.train import (NO_BETTER_THAN_THE_MEAN, calibrate, first_that_learns, is_dead, learned,
+from teachbind.train import (NO_BETTER_THAN_THE_MEAN, calibrate, first_that_learns, learned,
                              mean_prediction, random_split, sample_hyperparameters)
 
 RNA_DEEPBIND = dict(width=16, both_strands=False, task="regression")
@@ -74,10 +74,14 @@ def _load(experiment: ProbeSets | str | Path, test, design: str) -> tuple[ProbeS
 def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[dict] = 6, *,
                    test: str | Path | None = None, design: str = "weak", transform: str = "clip_and_scale",
                    calibration_probes: int | None = 10_000, calibration_epochs: int = 4, final_epochs: int = 10,
-                   folds: int = 2, seed: int = 0, device: str | torch.device = "auto") -> RnacompeteResult:
+                   final_patience: int = 3, folds: int = 2, seed: int = 0,
+                   device: str | torch.device = "auto") -> RnacompeteResult:
     """Chapter 2's protocol: calibrate DeepBind on ``calibration_probes`` Set A probes drawn at random
     (``folds``-fold cross-validation of ``candidates``, each trained ``calibration_epochs`` epochs), train the
-    chosen candidate on all of Set A for ``final_epochs`` epochs, score Set B (the book-scale defaults).
+    chosen candidate on nine tenths of Set A for at most ``final_epochs`` epochs, stopping ``final_patience``
+    epochs after its best Pearson r on the other tenth and keeping that epoch, and score Set B (the book-scale
+    defaults). A candidate whose final model learned nothing on the held-out tenth (:func:`teachbind.train.learned`:
+    constant predictions, or a squared error no lower than predicting the mean) is passed over for the next.
 
     ``experiment``: :class:`~teachbind.data.rnacompete.ProbeSets`, a registered protein or the path of a Set A
     file (Set B from ``test`` or beside it). ``candidates``: a number drawn from the paper's search space with
@@ -99,14 +103,19 @@ def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[di
         return history["valid_score"].max()
 
     table = calibrate(score, candidates, len(subset), folds=folds, seed=seed, progress=False)
+    train_rows, valid_rows = random_split(len(y), 0.1, seed=seed)
+    constant = mean_prediction(y[train_rows], logits=False)
     histories = {}
 
     def final(params):
-        model, histories["final"] = deepbind.fit_candidate(params, (x, y), max_epochs=final_epochs, seed=seed,
-                                                           device=device, **RNA_DEEPBIND)
-        return None if is_dead(predict(model, x[:1000], device=device)) else model
+        model, histories["final"] = deepbind.fit_candidate(
+            params, (x[train_rows], y[train_rows]), (x[valid_rows], y[valid_rows]), max_epochs=final_epochs,
+            patience=final_patience, seed=seed, device=device, **RNA_DEEPBIND)
+        valid = predict(model, x[valid_rows], device=device)
+        return model if learned(valid, y[valid_rows], F.mse_loss, constant) else None
 
-    chosen, model, passed = first_that_learns(ranked(table, candidates), final, probes.name)
+    chosen, model, passed = first_that_learns(ranked(table, candidates), final, probes.name,
+                                              reason=NO_BETTER_THAN_THE_MEAN)
     predictions = predict(model, x_test, device=device).numpy()
     return RnacompeteResult(probes.name, model, histories["final"], len(y), probes.test_seqs, y_test, predictions,
                             pearson(y_test, predictions), dropped, table, candidates[chosen], passed)
