@@ -9,4 +9,7 @@ The package is organised by concept, each module saying which chapter introduces
 machinery (book runner, exercise checks, grader, command line) is :mod:`teachbind.course`.
 """
 
+from teachbind.course.dependencies import log_imports as _log_imports
+
 __version__ = "0.1.0"
+_log_imports()

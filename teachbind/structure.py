@@ -68,9 +68,10 @@ def unpaired_probabilities(seqs: Sequence[str], *, window: int | None = None, pr
     with window and maximum base-pair span ``window``, default the sequence's own length, as the released
     ResidualBind code ran it on RNAcompete probes).
 
-    Sequences are folded in ``processes`` worker processes (default: every core) in chunks of 2,000. With
-    ``cache``, the result is stored under the teachbind cache folder (``$TEACHBIND_CACHE_DIR``) in a file named by
-    the sha256 of the sequences and settings (when that folder can be written), and read from there the next time.
+    Sequences are folded in ``processes`` worker processes (default: ``torch.get_num_threads()``, every core unless
+    ``OMP_NUM_THREADS`` or the book runner says fewer) in chunks of 2,000. With ``cache``, the result is stored under
+    the teachbind cache folder (``$TEACHBIND_CACHE_DIR``) in a file named by the sha256 of the sequences and settings
+    (when that folder can be written), and read from there the next time.
     """
     seqs = [s.upper().replace("T", "U") for s in seqs]
     bad = next(((i, j, c) for i, s in enumerate(seqs) for j, c in enumerate(s) if c not in "ACGUN"), None)
@@ -82,7 +83,7 @@ def unpaired_probabilities(seqs: Sequence[str], *, window: int | None = None, pr
         stored = np.load(file)
         return np.split(stored["values"], np.cumsum(stored["lengths"])[:-1])
     chunks = [(seqs[i:i + CHUNK], window) for i in range(0, len(seqs), CHUNK)]
-    workers = min(processes or os.cpu_count() or 1, len(chunks))
+    workers = min(processes or torch.get_num_threads(), len(chunks))
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
             results = [p for part in pool.map(_fold_chunk, chunks) for p in part]

@@ -18,7 +18,6 @@ def test_record_writes_and_merges_a_flat_json(results):
     assert path == results / "07_example.json"
     report.record("07_example", n=17, mean=0.5)
     assert json.loads(path.read_text()) == {"pwm_auc": {"ELK1": 0.92, "REST": 0.96}, "n": 17, "mean": 0.5}
-    assert report.load("07_example")["n"] == 17
 
 
 def test_record_rejects_what_is_not_a_number(results):
@@ -36,11 +35,6 @@ def test_the_chapter_is_a_notebook_stem(results, chapter):
     with pytest.raises(ValueError, match="file stem"):
         report.record(chapter, auc=0.9)
     assert not list(results.iterdir())
-
-
-def test_load_names_the_missing_chapter(results):
-    with pytest.raises(FileNotFoundError, match="run that chapter first"):
-        report.load("99_missing")
 
 
 def test_default_folder_is_the_books_build_folder(tmp_path, monkeypatch):
@@ -89,6 +83,14 @@ def test_execution_page_lists_each_chapter_and_the_versions(tmp_path):
     assert "| [1. A](../nbs/01_a.ipynb) | quick | ok | 1 min 15 s | CPU: test, 2 cores |" in page
     assert "| [02_b](../nbs/02_b.ipynb) | quick | **failed**: PapermillExecutionError: boom | 60 min 00 s |" in page
     assert "| torch | 2.13.0 |" in page and "Total: 61.3 minutes for 2 chapters." in page
+    (tmp_path / "01_a.json").write_text(json.dumps({**json.loads((tmp_path / "01_a.json").read_text()),
+                                                    "finished": "2026-11-30T10:00:00+00:00"}))
+    run = {"chapters_seconds": 95.0, "jobs": 2, "threads": 1, "cores": 2, "executed": ["02_b"], "reused": ["01_a"]}
+    page = report.execution_page(tmp_path, {"01_a": "1. A"}, run=run)
+    assert "| 1 min 15 s | CPU: test, 2 cores | 2026-11-30, reused |" in page
+    assert "| 60 min 00 s | CPU: test, 2 cores | in this build |" in page
+    assert ("one `./scripts/book` run with `--jobs 2` (1 CPU thread per chapter on 2 cores): it executed 1 chapter "
+            "in 1.6 minutes of wall time and reused 1") in page
 
 
 def test_reproduction_page_sets_each_result_beside_the_paper(tmp_path):

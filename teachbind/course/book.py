@@ -1,26 +1,40 @@
 """Execute the book's chapters with papermill and render the website from the executed copies.
 
-``python -m teachbind.course.book [--scale book] [--out _build]`` runs every chapter in ``nbs/`` with the given scale
-(default: each chapter's own default), writes the executed notebooks to ``<out>/executed/nbs/``, their recorded
-results to ``<out>/results/`` and their execution records (scale, status, wall time, device, package versions) to
-``<out>/execution/``, then builds the site into ``<out>/html/`` with Sphinx warnings treated as errors; the
-execution and reproduction pages are generated from those records (``--site-only`` renders again without running
-the chapters). The tests call the same functions at ``--scale quick``.
+``python -m teachbind.course.book [--scale book] [--out _build] [--jobs N] [--force]`` runs the chapters in
+``nbs/`` with the given scale (default: each chapter's own default), writes the executed notebooks to
+``<out>/executed/nbs/``, their recorded results to ``<out>/results/`` and their execution records (scale, status,
+wall time, each cell's time, device, package versions) to ``<out>/execution/``, then builds the site into
+``<out>/html/`` with Sphinx warnings treated as errors; the execution and reproduction pages are generated from
+those records and from the run's own record, ``<out>/book-run.json`` (``--site-only`` renders again without
+running the chapters).
+
+A chapter is executed again only when something its result depends on changed since its last run in ``<out>``
+(:mod:`teachbind.course.cache`): its code, the package modules it imported, the data files it fetched, the
+installed packages, the scale. A prose edit only re-renders; ``--force`` executes everything. Chapters do not depend
+on one another, so ``--jobs N`` runs N side by side, each in its own process with the cores shared out; the runner
+prints each code cell as it starts, with an estimate of the time left from the previous run's cell times, and a
+failing chapter names its cell while the others carry on. The tests call :func:`execute_chapter` directly, at
+``--scale quick``, and so always execute afresh.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
+
+from teachbind.course import cache, dependencies
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE_FILES = ("_config.yml", "_toc.yml", "book")
@@ -58,6 +72,10 @@ if "google.colab" in sys.modules:
     %pip install --quiet {missing}"""
 
 
+# Every thread pool a chapter may start (torch's OpenMP, numba's parallel loops in memelite, BLAS) is held to its
+# share of the cores. Without NUMBA_NUM_THREADS, two Chapter 2 runs side by side on two cores took 120 s each instead
+# of 37 s: numba's OpenMP threads kept spinning beside the other run.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 VERSIONS_OF = ("python", "teachbind", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "memelite",
                "pyjaspar", "optuna", "papermill", "jupyter-book")
 
@@ -82,39 +100,141 @@ def _environment(**values: str):
 
 
 def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, timeout: int = 1800,
-                    parameters: dict | None = None) -> dict:
+                    parameters: dict | None = None, threads: int | None = None,
+                    on_cell: Callable[[int, int], None] | None = None) -> dict:
     """Run one chapter with papermill into ``out/executed/nbs/``; return and save its execution record.
 
-    ``scale`` sets ``SCALE`` and ``parameters`` any other value of the chapter's parameters cell. The record
-    (``out/execution/<stem>.json``) holds the notebook, the scale, the other parameters given, the wall time in
-    seconds and the status (``"ok"`` or the error). Results the chapter records go to ``out/results/``. Raises
-    ``papermill.PapermillExecutionError`` when a cell fails, after saving the partly executed notebook.
+    ``scale`` sets ``SCALE`` and ``parameters`` any other value of the chapter's parameters cell; ``threads`` caps
+    every thread pool the chapter starts (:data:`THREAD_VARIABLES`); ``on_cell(cell, cells)`` is called as each code
+    cell starts (1-based, of the notebook's code cells). The record (``out/execution/<stem>.json``) holds the
+    notebook, the scale, the other parameters given, the status (``"ok"`` or the cell that failed and its error),
+    the wall time in seconds, each code cell's seconds, when it finished, the device and the package versions. Results
+    the chapter records go to ``out/results/``. A run that succeeds stores its inputs beside the executed notebook
+    (:mod:`teachbind.course.cache`), so that :func:`still_valid` can tell later whether it needs running again.
+    Raises ``papermill.PapermillExecutionError`` when a cell fails, after saving the partly executed notebook.
     """
     import papermill
 
     notebook = Path(notebook)
-    executed = out / "executed" / "nbs" / notebook.name
+    executed = executed_path(notebook, out)
     executed.parent.mkdir(parents=True, exist_ok=True)
-    parameters = {**(parameters or {}), **({"SCALE": scale} if scale else {})}
+    inputs_file, log = executed.with_suffix(".inputs.json"), executed.with_suffix(".dependencies.log")
+    inputs_file.unlink(missing_ok=True)
+    log.unlink(missing_ok=True)
+    parameters = run_parameters(scale, parameters)
     record = {"notebook": notebook.name, "scale": scale or "default", "status": "ok", "device": device_name(),
-              "versions": package_versions(), **({"parameters": parameters} if set(parameters) - {"SCALE"} else {})}
-    environment = {"TEACHBIND_RESULTS_DIR": str((out / "results").resolve())}
+              "versions": package_versions(), **({"parameters": parameters} if set(parameters) - {"SCALE"} else {}),
+              **({"threads": threads} if threads else {})}
+    environment = {"TEACHBIND_RESULTS_DIR": str((out / "results").resolve()), dependencies.DEPENDENCY_LOG_ENV: str(log)}
     if os.environ.get("TEACHBIND_DATA_DIR"):
         environment["TEACHBIND_DATA_DIR"] = str(Path(os.environ["TEACHBIND_DATA_DIR"]).expanduser().resolve())
+    if threads:
+        environment.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    current = [0]
+
+    def started(cell: int, cells: int) -> None:
+        current[0] = cell
+        if on_cell is not None:
+            on_cell(cell, cells)
+
     start = time.perf_counter()
     try:
         with _environment(**environment):
             papermill.execute_notebook(str(notebook), str(executed), parameters=parameters, kernel_name="python3",
-                                       cwd=str(notebook.parent), execution_timeout=timeout, progress_bar=False)
+                                       cwd=str(notebook.parent), execution_timeout=timeout, progress_bar=False,
+                                       engine_name=reporting_engine(), on_cell=started)
     except Exception as error:
-        record["status"] = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error) else ''}"
+        message = getattr(error, "evalue", None) or (str(error).strip().splitlines() or [""])[-1]
+        name = getattr(error, "ename", None) or type(error).__name__
+        record["status"] = f"code cell {current[0]} failed: {name}: {message}"
         raise
     finally:
         record["seconds"] = round(time.perf_counter() - start, 1)
-        log = out / "execution" / f"{notebook.stem}.json"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(json.dumps(record, indent=2) + "\n")
+        record["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if executed.exists():
+            record["cell_seconds"] = cell_seconds(executed)
+        record["results"] = (out / "results" / f"{notebook.stem}.json").exists()
+        write_json(out / "execution" / f"{notebook.stem}.json", record)
+    modules, data = dependencies.read_log(log)
+    cache.save(inputs_file, inputs=cache.inputs(notebook, parameters=parameters, modules=modules, data=data,
+                                                device=record["device"]), modules=modules, data=data)
+    log.unlink(missing_ok=True)
     return record
+
+
+def executed_path(notebook: Path, out: Path) -> Path:
+    """Where the book runner writes the executed copy of ``notebook``."""
+    return out / "executed" / "nbs" / Path(notebook).name
+
+
+def run_parameters(scale: str | None, parameters: dict | None = None) -> dict:
+    """The values papermill gives a chapter's parameters cell: ``parameters``, and ``SCALE`` when given."""
+    return {**(parameters or {}), **({"SCALE": scale} if scale else {})}
+
+
+def write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2) + "\n")
+
+
+def cell_seconds(executed: Path) -> list[float]:
+    """How long each code cell of the source notebook took in an executed copy (papermill's injected-parameters
+    cell left out; a cell that did not run counts 0)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    return [round(cell.metadata.get("papermill", {}).get("duration") or 0.0, 2) for cell in nb.cells
+            if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])]
+
+
+@functools.cache
+def reporting_engine() -> str:
+    """Register, once, papermill's nbclient engine made to call ``on_cell(cell, cells)`` (a keyword argument of
+    ``papermill.execute_notebook``) as each code cell of the source notebook starts; return its name."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ReportingEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, on_cell=None, **kwargs):
+            code = [i for i, c in enumerate(nb_man.nb.cells) if c.cell_type == "code"
+                    and "injected-parameters" not in c.metadata.get("tags", [])]
+            ordinal = {index: n for n, index in enumerate(code, start=1)}
+            cell_start = nb_man.cell_start
+
+            def reporting_start(cell, cell_index=None, **more):
+                if on_cell is not None and cell_index in ordinal:
+                    on_cell(ordinal[cell_index], len(code))
+                return cell_start(cell, cell_index, **more)
+
+            nb_man.cell_start = reporting_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register("teachbind", ReportingEngine)
+    return "teachbind"
+
+
+def still_valid(notebook: Path, out: Path, *, scale: str | None = None,
+                parameters: dict | None = None) -> tuple[bool, str]:
+    """Whether the run of ``notebook`` in ``out`` still holds: ``(True, "")``, or ``(False, why not)`` — never run,
+    its last run failed, its results file is gone, or the inputs that changed (:mod:`teachbind.course.cache`)."""
+    notebook = Path(notebook)
+    executed = executed_path(notebook, out)
+    stored = cache.load(executed.with_suffix(".inputs.json"))
+    record_file = out / "execution" / f"{notebook.stem}.json"
+    if stored is None or not executed.exists() or not record_file.exists():
+        return False, "no earlier run in this folder"
+    record = json.loads(record_file.read_text())
+    if record.get("status") != "ok":
+        return False, "its last run failed"
+    if record.get("results", True) and not (out / "results" / f"{notebook.stem}.json").exists():
+        return False, "its results file is gone"
+    now = cache.inputs(notebook, parameters=run_parameters(scale, parameters), modules=stored["modules"],
+                       data=stored["data"], device=device_name())
+    changed = cache.changes(stored["inputs"], now)
+    if changed:
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        return False, f"changed: {shown}"
+    return True, ""
 
 
 def device_name() -> str:
@@ -149,14 +269,22 @@ def package_versions() -> dict[str, str]:
 
 
 def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
-    """Assemble a book source folder at ``stage``: the site files, the executed chapters from ``out/executed/nbs``
-    (execution off), and the execution and reproduction pages generated from ``out/execution`` and
-    ``out/results``."""
+    """Make ``stage`` a book source folder: the site files, the executed chapters from ``out/executed/nbs``
+    (execution off), and the execution and reproduction pages generated from ``out/execution``,
+    ``out/book-run.json`` and ``out/results``. Only files whose bytes changed are written (and files no longer part
+    of the book removed), so that the site build renders again only the pages that changed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="teachbind-stage-") as scratch:
+        fresh = Path(scratch)
+        _assemble_site(out, fresh, root)
+        _sync(fresh, stage)
+    return stage
+
+
+def _assemble_site(out: Path, stage: Path, root: Path) -> None:
     from teachbind.course import report
 
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir(parents=True)
     for name in SITE_FILES:
         source = root / name
         if source.is_dir():
@@ -168,18 +296,38 @@ def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
     (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
     (stage / "nbs").mkdir()
     for notebook in chapters(root):
-        executed = out / "executed" / "nbs" / notebook.name
+        executed = executed_path(notebook, out)
         if not executed.exists():
             raise FileNotFoundError(f"{notebook.name} has not been executed: no {executed}")
         record = json.loads((out / "execution" / f"{notebook.stem}.json").read_text())
         with_header(executed, stage / "nbs" / notebook.name, execution_line(record))
     titles = {nb.stem: chapter_title(nb) for nb in chapters(root)}
-    (stage / "book" / "execution.md").write_text(report.execution_page(out / "execution", titles))
+    run_file = out / "book-run.json"
+    run = json.loads(run_file.read_text()) if run_file.exists() else None
+    (stage / "book" / "execution.md").write_text(report.execution_page(out / "execution", titles, run=run))
     paper = report.paper_numbers()
     figure = report.reproduction_figure(out / "results", paper, stage / "book" / "reproduction.png")
     (stage / "book" / "reproduction.md").write_text(
         report.reproduction_page(out / "results", paper, titles, figure=figure.name if figure else None))
-    return stage
+
+
+def _sync(source: Path, target: Path) -> None:
+    """Make ``target`` hold exactly ``source``'s files, its own ``_build/`` aside, writing only those that differ."""
+    wanted = {path.relative_to(source) for path in source.rglob("*") if path.is_file()}
+    if target.exists():
+        for path in sorted(target.rglob("*"), reverse=True):
+            relative = path.relative_to(target)
+            if relative.parts[0] == "_build":
+                continue
+            if path.is_file() and relative not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    for relative in sorted(wanted):
+        new, old = source / relative, target / relative
+        if not old.is_file() or old.read_bytes() != new.read_bytes():
+            old.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(new, old)
 
 
 def execution_line(record: dict) -> str:
@@ -232,23 +380,199 @@ def build_site(stage: Path, html: Path) -> Path:
     return html
 
 
+class Progress:
+    """What the runner prints while chapters execute: a line as each code cell starts, with the time elapsed, the
+    chapters done, and an estimate of the time left from each chapter's cell times in its previous run's record at
+    the same scale (:func:`estimate_left`)."""
+
+    def __init__(self, stems: list[str], previous: dict[str, list[float]], jobs: int, start: float):
+        self.stems, self.previous, self.jobs, self.start = stems, previous, jobs, start
+        self.position: dict[str, tuple[int, float]] = {}
+        self.done: set[str] = set()
+
+    def cell(self, stem: str, cell: int, cells: int, now: float) -> str:
+        self.position[stem] = (cell, now)
+        return f"{self._clock(now)} {stem}: code cell {cell} of {cells}{self._left(now)}"
+
+    def finished(self, stem: str, status: str, seconds: float, now: float) -> str:
+        self.done.add(stem)
+        self.position.pop(stem, None)
+        outcome = f"done in {_duration(seconds)}" if status == "ok" else f"FAILED after {_duration(seconds)}: {status}"
+        return f"{self._clock(now)} {stem}: {outcome}{self._left(now)}"
+
+    def _clock(self, now: float) -> str:
+        minutes, seconds = divmod(round(now - self.start), 60)
+        return f"[{minutes:3d}:{seconds:02d}]"
+
+    def _left(self, now: float) -> str:
+        waiting = [stem for stem in self.stems if stem not in self.done]
+        left = estimate_left({stem: self.previous.get(stem) for stem in waiting},
+                             {stem: (cell, now - since) for stem, (cell, since) in self.position.items()}, self.jobs)
+        count = f" · {len(self.done)} of {len(self.stems)} chapters done"
+        return count + (f" · about {_duration(left)} left" if left is not None and waiting else "")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def estimate_left(previous: dict[str, list[float] | None], running: dict[str, tuple[int, float]],
+                  jobs: int) -> float | None:
+    """Seconds left, estimated from each unfinished chapter's code-cell times in its previous run (``previous``:
+    stem → seconds per code cell, ``None`` when unknown; ``running``: stem → (the code cell it is in, 1-based,
+    seconds since that cell started)); ``None`` when a chapter has no previous times. The larger of the longest
+    chapter's remainder and the whole remainder shared among ``jobs``."""
+    if any(times is None for times in previous.values()):
+        return None
+    remainders = []
+    for stem, times in previous.items():
+        cell, in_cell = running.get(stem, (1, 0.0))
+        remainders.append(max(0.0, times[cell - 1] - in_cell) + sum(times[cell:]) if cell <= len(times) else 0.0)
+    return max([*remainders, sum(remainders) / max(1, jobs)], default=0.0)
+
+
+_events = None
+
+
+def _listen(events) -> None:
+    global _events
+    _events = events
+
+
+def _execute_in_worker(notebook: Path, out: Path, scale: str | None, timeout: int, threads: int) -> dict:
+    """Run in a worker process: :func:`execute_chapter` reporting each cell to the runner; the record, failed or
+    not."""
+    try:
+        return execute_chapter(notebook, out, scale=scale, timeout=timeout, threads=threads,
+                               on_cell=lambda cell, cells: _events.put((notebook.stem, cell, cells, time.time())))
+    except Exception as error:
+        record_file = out / "execution" / f"{notebook.stem}.json"
+        if record_file.exists() and json.loads(record_file.read_text()).get("status") != "ok":
+            return json.loads(record_file.read_text())
+        return {"notebook": notebook.name, "status": f"{type(error).__name__}: {error}", "seconds": 0.0}
+
+
+def execute_chapters(notebooks: list[Path], out: Path, *, scale: str | None, timeout: int, jobs: int,
+                     start: float | None = None) -> dict[str, dict]:
+    """Execute ``notebooks`` with ``jobs`` of them at a time, each in its own process with the cores shared out
+    (``THREAD_VARIABLES``), the longest first by their previous records; print :class:`Progress` as they go. A
+    failing chapter does not stop the others. Return each chapter's execution record, by stem."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from queue import Empty
+
+    start = time.time() if start is None else start
+    previous = {nb.stem: previous_cell_seconds(nb, out, scale) for nb in notebooks}
+    order = sorted(notebooks, key=lambda nb: -sum(previous[nb.stem] or [float("inf")]))
+    threads = threads_per_job(jobs)
+    progress = Progress([nb.stem for nb in notebooks], previous, jobs, start)
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+    records = {}
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_listen, initargs=(events,)) as pool:
+        running = {pool.submit(_execute_in_worker, nb, out, scale, timeout, threads): nb for nb in order}
+        while running:
+            finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
+            while True:
+                try:
+                    stem, cell, cells, when = events.get_nowait()
+                except Empty:
+                    break
+                if stem not in progress.done:
+                    print(progress.cell(stem, cell, cells, when), flush=True)
+            for future in finished:
+                notebook = running.pop(future)
+                record = future.result()
+                records[notebook.stem] = record
+                print(progress.finished(notebook.stem, record["status"], record["seconds"], time.time()), flush=True)
+    return records
+
+
+def previous_cell_seconds(notebook: Path, out: Path, scale: str | None) -> list[float] | None:
+    """Each code cell's seconds in the chapter's last successful run in ``out`` at ``scale``, if it has the
+    same number of code cells now."""
+    record_file = out / "execution" / f"{Path(notebook).stem}.json"
+    if not record_file.exists():
+        return None
+    record = json.loads(record_file.read_text())
+    times = record.get("cell_seconds")
+    if record.get("status") != "ok" or record.get("scale") != (scale or "default") or not times:
+        return None
+    return times if len(times) == len(cache.code_cells(notebook)) else None
+
+
+def plan(notebooks: list[Path], out: Path, *, scale: str | None, force: bool = False) -> tuple[list[Path], list[str]]:
+    """Which of ``notebooks`` to execute, and the stems of those whose run in ``out`` still holds
+    (:func:`still_valid`), whose executed copies get the current prose (:func:`cache.with_current_prose`); print
+    why each one is executed or reused."""
+    to_run, reused = [], []
+    for notebook in notebooks:
+        valid, why = (False, "--force") if force else still_valid(notebook, out, scale=scale)
+        if valid:
+            try:
+                cache.with_current_prose(notebook, executed_path(notebook, out))
+            except ValueError as error:
+                valid, why = False, str(error)
+        if valid:
+            reused.append(notebook.stem)
+            print(f"{notebook.stem}: unchanged since its last run; its outputs are reused", flush=True)
+        else:
+            to_run.append(notebook)
+            print(f"{notebook.stem}: to execute ({why})", flush=True)
+    return to_run, reused
+
+
+def threads_per_job(jobs: int) -> int:
+    """The CPU threads each of ``jobs`` chapters running at once may use: the cores shared out, at least one."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def default_jobs() -> int:
+    """How many chapters run at once by default: one per CPU core, up to the number of chapters."""
+    return max(1, min(os.cpu_count() or 1, len(chapters())))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m teachbind.course.book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=["quick", "book", "paper"], default=None,
                         help="SCALE for every chapter (default: each chapter's own default, 'book')")
     parser.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default: _build)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed for any one cell")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="chapters executed at once, the cores shared among them (default: one per core, "
+                             f"{default_jobs()} here)")
+    parser.add_argument("--force", action="store_true",
+                        help="execute every chapter, even those whose earlier run in OUT still holds")
     parser.add_argument("--site-only", action="store_true",
                         help="render the website from the chapters already executed in OUT, without running them")
     args = parser.parse_args(argv)
-    total = time.perf_counter()
-    for notebook in [] if args.site_only else chapters():
-        print(f"executing {notebook.name} ...", flush=True)
-        record = execute_chapter(notebook, args.out, scale=args.scale, timeout=args.timeout)
-        print(f"  {record['status']} in {record['seconds']:.0f} s", flush=True)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    start = time.time()
+    to_run, reused = ([], []) if args.site_only else plan(chapters(), args.out, scale=args.scale, force=args.force)
+    jobs = min(args.jobs, max(1, len(to_run)))
+    records = execute_chapters(to_run, args.out, scale=args.scale, timeout=args.timeout, jobs=jobs,
+                               start=start) if to_run else {}
+    failed = {stem: record["status"] for stem, record in records.items() if record["status"] != "ok"}
+    run_file = args.out / "book-run.json"
+    if not args.site_only:
+        write_json(run_file, {"chapters_seconds": round(time.time() - start, 1), "jobs": jobs,
+                              "threads": threads_per_job(jobs),
+                              "cores": os.cpu_count(), "executed": sorted(records), "reused": reused,
+                              "failed": sorted(failed)})
+    if failed:
+        for stem, status in failed.items():
+            print(f"{stem} failed, {status}; its partly executed notebook is "
+                  f"{executed_path(Path(stem + '.ipynb'), args.out)}", file=sys.stderr)
+        print(f"the website was not built. The other chapters' runs are kept in {args.out} and reused next time.",
+              file=sys.stderr)
+        sys.exit(1)
     print("building the website ...", flush=True)
     html = build_site(stage_site(args.out, args.out / "site"), args.out / "html")
-    print(f"done in {time.perf_counter() - total:.0f} s: open {html / 'index.html'}")
+    if not args.site_only:
+        write_json(run_file, {**json.loads(run_file.read_text()), "seconds": round(time.time() - start, 1)})
+    print(f"done in {time.time() - start:.0f} s ({len(records)} chapters executed, {len(reused)} reused): open "
+          f"{html / 'index.html'}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Record each chapter's key results, for later chapters and for the book's reproduction page, and glue the numbers
-the prose quotes. Every chapter calls it, from Chapter 1 (``nbs/01_sequences.ipynb``) on.
+"""Record each chapter's key results, for the book's reproduction page, and glue the numbers the prose quotes. Every
+chapter calls it, from Chapter 1 (``nbs/01_sequences.ipynb``) on; no chapter reads another's results.
 
 ``record("01_sequences", pwm_auc={...}, n_experiments=18)`` merges the values into ``<results>/01_sequences.json``
 (see `results_dir`). The file is a flat JSON object whose values are numbers or ``{name: number}`` maps.
@@ -112,14 +112,6 @@ def glue_paper(chapter: str) -> None:
                 glue(**{entry["glue"] + "_sd": entry["sd"]})
 
 
-def load(stem: str) -> dict:
-    """The results recorded by notebook ``stem`` (e.g. ``"01_sequences"``); ``FileNotFoundError`` if none."""
-    path = results_dir() / f"{stem}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no results recorded for {stem!r} at {path}: run that chapter first")
-    return json.loads(path.read_text())
-
-
 def _number(value: float) -> str:
     if isinstance(value, int):
         return str(value)
@@ -130,23 +122,35 @@ def _chapter_link(stem: str, titles: dict[str, str]) -> str:
     return f"[{titles.get(stem, stem)}](../nbs/{stem}.ipynb)"
 
 
-def execution_page(execution_dir: Path, titles: dict[str, str]) -> str:
-    """The execution report (Markdown): each chapter's scale, status, wall time and device, and the package
-    versions, from the runner's records in ``execution_dir`` (one ``<stem>.json`` per chapter)."""
+def execution_page(execution_dir: Path, titles: dict[str, str], run: dict | None = None) -> str:
+    """The execution report (Markdown): each chapter's scale, status, wall time, device and when it was executed,
+    and the package versions, from the runner's records in ``execution_dir`` (one ``<stem>.json`` per chapter),
+    and, given the runner's ``run`` record (``book-run.json``), the wall time of the build as one run."""
     records = [json.loads(path.read_text()) for path in sorted(Path(execution_dir).glob("*.json"))]
     lines = ["# Execution report", "",
              "Generated when the book was built (`scripts/book`), from the record the runner writes for each chapter "
              "it executes. The website shows this run.", "",
-             "| chapter | scale | status | wall time | device |", "|---|---|---|---|---|"]
+             "| chapter | scale | status | wall time | device | executed |", "|---|---|---|---|---|---|"]
     for record in records:
         stem = record["notebook"].removesuffix(".ipynb")
         scale = "book (the default)" if record.get("scale") == "default" else record.get("scale")
         status = "ok" if record.get("status") == "ok" else f"**failed**: {record.get('status')}"
         minutes, seconds = divmod(round(record.get("seconds", 0)), 60)
+        when = record.get("finished", "")[:10] or "—"
+        if run is not None:
+            when = "in this build" if stem in run.get("executed", []) else f"{when}, reused"
         lines.append(f"| {_chapter_link(stem, titles)} | {scale} | {status} | {minutes} min {seconds:02d} s | "
-                     f"{record.get('device', 'not recorded')} |")
+                     f"{record.get('device', 'not recorded')} | {when} |")
     total = sum(record.get("seconds", 0) for record in records)
-    lines += ["", f"Total: {total / 60:.1f} minutes for {len(records)} chapters.", "", "## Package versions", ""]
+    lines += ["", f"Total: {total / 60:.1f} minutes for {len(records)} chapters.", ""]
+    if run is not None:
+        lines += [f"This build was one `./scripts/book` run with `--jobs {run['jobs']}` ({run['threads']} CPU "
+                  f"thread{'s' if run['threads'] != 1 else ''} per chapter on {run['cores']} cores): it executed "
+                  f"{len(run['executed'])} chapter{'s' if len(run['executed']) != 1 else ''} in "
+                  f"{run['chapters_seconds'] / 60:.1f} minutes of wall time and reused {len(run['reused'])} whose "
+                  "code, imported package modules, data files and installed packages had not changed since they "
+                  "last ran (their prose is always the current one).", ""]
+    lines += ["## Package versions", ""]
     versions = [record.get("versions", {}) for record in records]
     names = list(dict.fromkeys(name for v in versions for name in v))
     if all(v == versions[0] for v in versions):

@@ -22,6 +22,8 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
+from teachbind.course import dependencies
+
 MIRROR_ENV = "TEACHBIND_DATA_DIR"
 CACHE_ENV = "TEACHBIND_CACHE_DIR"
 
@@ -128,6 +130,7 @@ def verify(path: str) -> Path:
 def fetch(path: str, *, progress: bool = False) -> Path:
     """Local path of a verified copy of the registered file ``path`` (mirror, then cache, then download)."""
     e = entry(path)
+    dependencies.log("data", e.path)
     mirror = mirror_dir()
     if mirror is not None and (mirror / e.path).is_file():
         return _verified(mirror / e.path, e.sha256)

@@ -34,15 +34,12 @@ from pathlib import Path
 
 import nbformat
 
+from teachbind.course import book
 from teachbind.course.grading import notebooks, sandbox
 from teachbind.course.grading.notebooks import Check, Submission
 
 GRADE_COLUMNS = ["student", "exercise", "passed", "points", "max_points", "feedback"]
 NOTEBOOK_ROW = "(notebook)"
-# Every thread pool a chapter may start (torch's OpenMP, numba's parallel loops in memelite, BLAS) is held to the
-# submission's share of the cores. Without NUMBA_NUM_THREADS, two Chapter 2 submissions side by side on two cores
-# took 120 s each instead of 37 s: numba's OpenMP threads kept spinning beside the other submission.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 MAX_RESULT = 256 * 2**20
 MAX_MESSAGE = 300
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -227,7 +224,7 @@ def _environment(home: str, work: str, threads: int, data: dict[str, str]) -> di
            "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
            "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
            "NUMBA_CACHE_DIR": f"{home}/.cache/numba", "MPLCONFIGDIR": f"{home}/.config/matplotlib",
-           "TEACHBIND_RESULTS_DIR": f"{work}/results", **{name: str(threads) for name in THREAD_VARIABLES}}
+           "TEACHBIND_RESULTS_DIR": f"{work}/results", **{name: str(threads) for name in book.THREAD_VARIABLES}}
     if "/data/mirror" in data:
         env["TEACHBIND_DATA_DIR"] = data["/data/mirror"]
     if "/data/cache" in data:
@@ -440,7 +437,6 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
     submissions at once (default: one per CPU core), each with ``limits``, in a sandbox; without one
     (:class:`sandbox.SandboxUnavailable`) nothing runs unless ``sandboxed=False``, for trusted notebooks only.
     """
-    from teachbind.course import book
 
     out, submissions_dir = Path(out), Path(submissions_dir)
     feedback_dir = out.with_name(f"{out.stem}-feedback")
