@@ -149,6 +149,7 @@ def test_chapters_run_side_by_side_with_the_cores_shared_and_a_failure_names_its
     out = tmp_path / "out"
     records = book.execute_chapters([good, bad], out, scale=None, timeout=120, jobs=2)
     assert records["01_good"]["status"] == "ok" and records["01_good"]["threads"] == book.threads_per_job(2)
+    assert 0.05 < records["01_good"]["peak_memory_gb"] < 4, "a kernel that imported torch"
     assert records["02_bad"]["status"] == "code cell 3 failed: ZeroDivisionError: division by zero"
     threads = [c for c in nbformat.read(book.executed_path(good, out), as_version=4).cells if c.cell_type == "code"]
     assert threads[1].outputs[0]["text"].split() == [str(book.threads_per_job(2))] * 2

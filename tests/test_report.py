@@ -84,11 +84,12 @@ def test_execution_page_lists_each_chapter_and_the_versions(tmp_path):
     assert "| [02_b](../nbs/02_b.ipynb) | quick | **failed**: PapermillExecutionError: boom | 60 min 00 s |" in page
     assert "| torch | 2.13.0 |" in page and "Total: 61.3 minutes for 2 chapters." in page
     (tmp_path / "01_a.json").write_text(json.dumps({**json.loads((tmp_path / "01_a.json").read_text()),
-                                                    "finished": "2026-11-30T10:00:00+00:00"}))
+                                                    "finished": "2026-11-30T10:00:00+00:00",
+                                                    "peak_memory_gb": 2.345}))
     run = {"chapters_seconds": 95.0, "jobs": 2, "threads": 1, "cores": 2, "executed": ["02_b"], "reused": ["01_a"]}
     page = report.execution_page(tmp_path, {"01_a": "1. A"}, run=run)
-    assert "| 1 min 15 s | CPU: test, 2 cores | 2026-11-30, reused |" in page
-    assert "| 60 min 00 s | CPU: test, 2 cores | in this build |" in page
+    assert "| 1 min 15 s | CPU: test, 2 cores | 2026-11-30, reused | 2.3 GB |" in page
+    assert "| 60 min 00 s | CPU: test, 2 cores | in this build | — |" in page
     assert ("one `./scripts/book` run with `--jobs 2` (1 CPU thread per chapter on 2 cores): it executed 1 chapter "
             "in 1.6 minutes of wall time and reused 1") in page
 

@@ -440,16 +440,21 @@ def _listen(events) -> None:
 
 
 def _execute_in_worker(notebook: Path, out: Path, scale: str | None, timeout: int, threads: int) -> dict:
-    """Run in a worker process: :func:`execute_chapter` reporting each cell to the runner; the record, failed or
-    not."""
+    """Run in a worker process of its own: :func:`execute_chapter` reporting each cell to the runner; the record,
+    failed or not, with the peak resident memory of the chapter's kernel and the processes it waited for."""
+    import resource
+
     try:
-        return execute_chapter(notebook, out, scale=scale, timeout=timeout, threads=threads,
-                               on_cell=lambda cell, cells: _events.put((notebook.stem, cell, cells, time.time())))
+        record = execute_chapter(notebook, out, scale=scale, timeout=timeout, threads=threads,
+                                 on_cell=lambda cell, cells: _events.put((notebook.stem, cell, cells, time.time())))
     except Exception as error:
         record_file = out / "execution" / f"{notebook.stem}.json"
-        if record_file.exists() and json.loads(record_file.read_text()).get("status") != "ok":
-            return json.loads(record_file.read_text())
-        return {"notebook": notebook.name, "status": f"{type(error).__name__}: {error}", "seconds": 0.0}
+        if not record_file.exists() or json.loads(record_file.read_text()).get("status") == "ok":
+            return {"notebook": notebook.name, "status": f"{type(error).__name__}: {error}", "seconds": 0.0}
+        record = json.loads(record_file.read_text())
+    record["peak_memory_gb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20, 2)
+    write_json(out / "execution" / f"{notebook.stem}.json", record)
+    return record
 
 
 def execute_chapters(notebooks: list[Path], out: Path, *, scale: str | None, timeout: int, jobs: int,
@@ -469,7 +474,8 @@ def execute_chapters(notebooks: list[Path], out: Path, *, scale: str | None, tim
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
     records = {}
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_listen, initargs=(events,)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_listen, initargs=(events,),
+                             max_tasks_per_child=1) as pool:
         running = {pool.submit(_execute_in_worker, nb, out, scale, timeout, threads): nb for nb in order}
         while running:
             finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)

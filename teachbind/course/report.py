@@ -123,14 +123,15 @@ def _chapter_link(stem: str, titles: dict[str, str]) -> str:
 
 
 def execution_page(execution_dir: Path, titles: dict[str, str], run: dict | None = None) -> str:
-    """The execution report (Markdown): each chapter's scale, status, wall time, device and when it was executed,
-    and the package versions, from the runner's records in ``execution_dir`` (one ``<stem>.json`` per chapter),
+    """The execution report (Markdown): each chapter's scale, status, wall time, device, when it was executed and
+    its peak memory, and the package versions, from the runner's records in ``execution_dir`` (one ``<stem>.json`` per chapter),
     and, given the runner's ``run`` record (``book-run.json``), the wall time of the build as one run."""
     records = [json.loads(path.read_text()) for path in sorted(Path(execution_dir).glob("*.json"))]
     lines = ["# Execution report", "",
              "Generated when the book was built (`scripts/book`), from the record the runner writes for each chapter "
              "it executes. The website shows this run.", "",
-             "| chapter | scale | status | wall time | device | executed |", "|---|---|---|---|---|---|"]
+             "| chapter | scale | status | wall time | device | executed | peak memory |",
+             "|---|---|---|---|---|---|---|"]
     for record in records:
         stem = record["notebook"].removesuffix(".ipynb")
         scale = "book (the default)" if record.get("scale") == "default" else record.get("scale")
@@ -139,8 +140,9 @@ def execution_page(execution_dir: Path, titles: dict[str, str], run: dict | None
         when = record.get("finished", "")[:10] or "—"
         if run is not None:
             when = "in this build" if stem in run.get("executed", []) else f"{when}, reused"
+        memory = f"{record['peak_memory_gb']:.1f} GB" if "peak_memory_gb" in record else "—"
         lines.append(f"| {_chapter_link(stem, titles)} | {scale} | {status} | {minutes} min {seconds:02d} s | "
-                     f"{record.get('device', 'not recorded')} | {when} |")
+                     f"{record.get('device', 'not recorded')} | {when} | {memory} |")
     total = sum(record.get("seconds", 0) for record in records)
     lines += ["", f"Total: {total / 60:.1f} minutes for {len(records)} chapters.", ""]
     if run is not None:
