@@ -513,19 +513,27 @@ def plan(notebooks: list[Path], out: Path, *, scale: str | None, force: bool = F
     why each one is executed or reused."""
     to_run, reused = [], []
     for notebook in notebooks:
-        valid, why = (False, "--force") if force else still_valid(notebook, out, scale=scale)
-        if valid:
+        why = reason_to_execute(notebook, out, scale=scale, force=force)
+        if why is None:
             try:
                 cache.with_current_prose(notebook, executed_path(notebook, out))
             except ValueError as error:
-                valid, why = False, str(error)
-        if valid:
+                why = str(error)
+        if why is None:
             reused.append(notebook.stem)
             print(f"{notebook.stem}: unchanged since its last run; its outputs are reused", flush=True)
         else:
             to_run.append(notebook)
             print(f"{notebook.stem}: to execute ({why})", flush=True)
     return to_run, reused
+
+
+def reason_to_execute(notebook: Path, out: Path, *, scale: str | None, force: bool = False) -> str | None:
+    """Why ``notebook`` must be executed again (``"--force"`` or what :func:`still_valid` says), or ``None``."""
+    if force:
+        return "--force"
+    valid, why = still_valid(notebook, out, scale=scale)
+    return None if valid else why
 
 
 def threads_per_job(jobs: int) -> int:
@@ -551,10 +559,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="execute every chapter, even those whose earlier run in OUT still holds")
     parser.add_argument("--site-only", action="store_true",
                         help="render the website from the chapters already executed in OUT, without running them")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="say which chapters would be executed and why, then stop")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
     start = time.time()
+    if args.dry_run:
+        for notebook in chapters():
+            why = reason_to_execute(notebook, args.out, scale=args.scale, force=args.force)
+            print(f"{notebook.stem}: {f'would be executed ({why})' if why else 'would be reused'}")
+        return
     to_run, reused = ([], []) if args.site_only else plan(chapters(), args.out, scale=args.scale, force=args.force)
     jobs = min(args.jobs, max(1, len(to_run)))
     records = execute_chapters(to_run, args.out, scale=args.scale, timeout=args.timeout, jobs=jobs,
