@@ -167,6 +167,36 @@ def test_site_builds_with_warnings_as_errors(site):
         assert "{glue" not in page and "glue:text" not in page, "every glued number is pasted"
 
 
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_every_figure_has_alt_text_saying_what_it_shows(notebook):
+    nb = nbformat.read(notebook, as_version=4)
+    missing = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "plt.show()" in cell.source
+               and len(cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "").split()) < 12]
+    assert not missing, (f"{notebook.name}: cells {missing} draw figures without alt text (cell metadata "
+                         "mystnb.image.alt, a dozen words or more: what the figure shows and what to see in it)")
+
+
+class _Images(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs))
+
+
+@pytest.mark.site
+def test_every_image_of_the_built_chapters_has_its_alt_text(site):
+    for notebook in CHAPTERS:
+        parser = _Images()
+        parser.feed((site / "nbs" / f"{notebook.stem}.html").read_text())
+        figures = [image for image in parser.images if "_images/" in image.get("src", "")]
+        assert figures, f"{notebook.stem}: no figure found"
+        bare = [image["src"] for image in figures if len(image.get("alt", "").split()) < 12]
+        assert not bare, f"{notebook.stem}: figures without alt text: {bare[:5]}"
+
+
 def _concept_modules():
     import pkgutil
 
