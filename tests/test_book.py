@@ -294,17 +294,32 @@ def test_the_prose_quotes_this_runs_numbers(site):
     assert f"{chapter_2['deepbind_auc_mean']:.3f}" in pasted["02_deepbind"]
 
 
-@pytest.fixture(scope="session")
-def served(site):
+def _serve(folder):
     class QuietHandler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(QuietHandler, directory=str(site))
+    handler = functools.partial(QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def served(site):
+    yield from _serve(site)
+
+
+@pytest.fixture(scope="session")
+def student_site(site):
+    stage = book.stage_site(OUT, OUT / "student" / "site", student=True)
+    return book.build_site(stage, OUT / "student" / "html")
+
+
+@pytest.fixture(scope="session")
+def served_student(student_site):
+    yield from _serve(student_site)
 
 
 PAGE_STATE = """
@@ -348,6 +363,78 @@ def test_chapter_renders_in_a_real_browser(served, page):
     assert len(state["images"]) >= images, figures
     assert all(image["width"] > 100 for image in state["images"]), state["images"]
     assert state["exercises"] == state["solutions"] >= 3
+
+
+@pytest.mark.site
+@pytest.mark.skipif(chromium_path() is None and not os.environ.get("CI"),
+                    reason="no chromium: scripts/test installs it (Debian package 'chromium')")
+@pytest.mark.parametrize("page", PAGES)
+def test_the_student_edition_renders_in_a_real_browser_with_no_solution(served_student, page):
+    title = PAGES[page][0]
+    browser = Browser()
+    try:
+        browser.open(f"{served_student}/nbs/{page}.html")
+        state = browser.evaluate(PAGE_STATE)
+    finally:
+        browser.close()
+    assert state["title"].startswith(title), state
+    assert state["images"] and all(image["width"] > 100 for image in state["images"]), state["images"]
+    assert state["exercises"] >= 3 and state["solutions"] == 0, state
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+    def text(self):
+        return " ".join("".join(self.parts).split())
+
+
+def _page_text(path):
+    parser = _Text()
+    parser.feed(path.read_text())
+    return parser.text()
+
+
+def _solution_lines(notebook):
+    """Lines only a solution or a check holds: each solution or check cell's code lines of 25 characters or more,
+    and each sentence of eight words or more, free of markup, inside a solution block."""
+    from teachbind.course import assignments
+
+    nb = nbformat.read(notebook, as_version=4)
+    found = assignments.exercises(nb, notebook.stem)
+    cells = {index for e in found for index in (*e.solution_cells, *e.check_cells)}
+    lines = [" ".join(line.split()) for index in sorted(cells) for line in nb.cells[index].source.splitlines()
+             if len(line.strip()) >= 25 and not line.strip().startswith("#")]
+    inside = False
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        kept, ends_inside = assignments._outside_solutions(cell.source, inside)
+        kept = " ".join(kept.split())
+        solution = cell.source if inside or assignments.SOLUTION_START.search(cell.source) else ""
+        inside = ends_inside
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(solution.split())):
+            if len(sentence.split()) >= 8 and not re.search(r"[{}`$*_\[\]|:<>'\"]|--", sentence) and sentence not in kept:
+                lines.append(sentence)
+    return lines
+
+
+@pytest.mark.site
+def test_the_student_edition_holds_no_solution_and_no_check(site, student_site):
+    for notebook in CHAPTERS:
+        lines = _solution_lines(notebook)
+        instructor = _page_text(site / "nbs" / f"{notebook.stem}.html")
+        student = _page_text(student_site / "nbs" / f"{notebook.stem}.html")
+        assert len(lines) >= 5 and sum(line in instructor for line in lines) >= 0.8 * len(lines), (
+            f"{notebook.stem}: the instructor's site should show its solutions; the lines to look for are wrong")
+        leaked = [line for line in lines if line in student]
+        assert not leaked, f"{notebook.stem}: the student edition shows {leaked[:3]}"
+        assert "The student edition" in student and "check_" not in student
 
 
 class _Links(html.parser.HTMLParser):

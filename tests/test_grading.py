@@ -117,6 +117,22 @@ def test_student_version_keeps_statements_and_checks_and_stubs_the_solutions():
     nbformat.validate(student)
 
 
+def test_the_student_edition_of_a_page_leaves_out_solutions_and_checks_and_keeps_outputs():
+    nb = tiny_chapter()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", text=f"output of {cell.source[:12]}")]
+    page = assignments.without_solutions(nb, "99_tiny")
+    text = "\n".join(cell.source for cell in page.cells)
+    assert "solution-start" not in text and "Scan both strands" not in text and "Taking the larger strand" not in text
+    assert "x[:, letters" not in text and "because" not in text
+    assert "check_one_hot(my_one_hot)" not in text and "check_pwm_scan(my_pwm_scan)" not in text
+    assert "After the solution." in text and "Write `my_pwm_scan`." in text
+    kept = [cell for cell in page.cells if cell.cell_type == "code"]
+    assert [cell.source[:6] for cell in kept] == ["SCALE ", "import"] and all(cell.outputs for cell in kept)
+    assert len(nb.cells) == len(tiny_chapter().cells), "the chapter itself is left as it was"
+
+
 def test_assignments_refuse_to_overwrite(tmp_path, tiny):
     written = assignments.write_assignments([tiny], tmp_path / "out")
     before = written[0].read_bytes()

@@ -1,4 +1,5 @@
-"""Exercises in a chapter notebook, and the student version of a chapter (solutions removed, checks kept).
+"""Exercises in a chapter notebook, the student version of a chapter (solutions removed, checks kept), and the
+chapter as the student edition of the website shows it (solutions and checks removed, outputs kept).
 
 The markup convention, used by every chapter and checked by the tests:
 
@@ -204,6 +205,24 @@ def student_version(nb, chapter: str):
     student.cells = cells
     student.metadata["teachbind"] = {"chapter": chapter, "student_version": True}
     return student
+
+
+def without_solutions(nb, chapter: str = "the notebook"):
+    """A copy of chapter notebook ``nb``, executed or not, for the student edition of the website: the text inside
+    solution blocks, the solution cells and the check cells left out; everything else, outputs included, kept."""
+    left_out = {index for e in exercises(nb, chapter) for index in (*e.solution_cells, *e.check_cells)}
+    page = copy.deepcopy(nb)
+    cells = []
+    inside_solution = False
+    for index, cell in enumerate(page.cells):
+        if cell.cell_type == "markdown":
+            cell.source, inside_solution = _outside_solutions(cell.source, inside_solution)
+            if cell.source:
+                cells.append(cell)
+        elif index not in left_out:
+            cells.append(cell)
+    page.cells = cells
+    return page
 
 
 def write_assignments(chapters: list[Path], out_dir: Path, *, force: bool = False) -> list[Path]:

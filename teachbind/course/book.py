@@ -268,21 +268,23 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def stage_site(out: Path, stage: Path, root: Path = ROOT) -> Path:
+def stage_site(out: Path, stage: Path, root: Path = ROOT, *, student: bool = False) -> Path:
     """Make ``stage`` a book source folder: the site files, the executed chapters from ``out/executed/nbs``
     (execution off), and the execution and reproduction pages generated from ``out/execution``,
-    ``out/book-run.json`` and ``out/results``. Only files whose bytes changed are written (and files no longer part
-    of the book removed), so that the site build renders again only the pages that changed."""
+    ``out/book-run.json`` and ``out/results``. With ``student``, the student edition: the same pages with every
+    exercise's solution and check left out (:func:`teachbind.course.assignments.without_solutions`). Only files whose
+    bytes changed are written (and files no longer part of the book removed), so that the site build renders again
+    only the pages that changed."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="teachbind-stage-") as scratch:
         fresh = Path(scratch)
-        _assemble_site(out, fresh, root)
+        _assemble_site(out, fresh, root, student)
         _sync(fresh, stage)
     return stage
 
 
-def _assemble_site(out: Path, stage: Path, root: Path) -> None:
+def _assemble_site(out: Path, stage: Path, root: Path, student: bool) -> None:
     from teachbind.course import report
 
     for name in SITE_FILES:
@@ -300,7 +302,8 @@ def _assemble_site(out: Path, stage: Path, root: Path) -> None:
         if not executed.exists():
             raise FileNotFoundError(f"{notebook.name} has not been executed: no {executed}")
         record = json.loads((out / "execution" / f"{notebook.stem}.json").read_text())
-        with_header(executed, stage / "nbs" / notebook.name, execution_line(record))
+        with_header(executed, stage / "nbs" / notebook.name, execution_line(record, student=student),
+                    student=student)
     titles = {nb.stem: chapter_title(nb) for nb in chapters(root)}
     run_file = out / "book-run.json"
     run = json.loads(run_file.read_text()) if run_file.exists() else None
@@ -330,9 +333,10 @@ def _sync(source: Path, target: Path) -> None:
             shutil.copyfile(new, old)
 
 
-def execution_line(record: dict) -> str:
+def execution_line(record: dict, *, student: bool = False) -> str:
     """What a chapter page says under its title about the run it shows (Markdown), from its execution record: the
-    scale, the wall time and the device, and a note when the scale is not the book's default."""
+    scale, the wall time and the device, and a note when the scale is not the book's default or, with ``student``,
+    that this is the student edition."""
     scale = "book" if record.get("scale", "default") == "default" else record["scale"]
     minutes, seconds = divmod(round(record.get("seconds", 0)), 60)
     line = (f"*This page shows a run with `SCALE = \"{scale}\"`: {minutes} min {seconds:02d} s on "
@@ -341,14 +345,22 @@ def execution_line(record: dict) -> str:
         line += ("\n\n```{note}\nThis page was executed with `SCALE = \"" + scale + "\"`, not the book's default "
                  "`\"book\"`. Every number on it comes from this run; what the prose says was seen \"at book scale\" "
                  "describes the book-scale run.\n```")
+    if student:
+        line += ("\n\n```{note}\nThe student edition: the exercises are stated, their solutions and checks are left "
+                 "out. Your handout notebook has the checks.\n```")
     return line
 
 
-def with_header(executed: Path, staged: Path, header: str) -> None:
-    """Copy the executed chapter to ``staged`` with ``header`` placed under its title."""
+def with_header(executed: Path, staged: Path, header: str, *, student: bool = False) -> None:
+    """Copy the executed chapter to ``staged`` with ``header`` placed under its title, and with ``student`` its
+    solutions and checks left out."""
     import nbformat
 
+    from teachbind.course import assignments
+
     nb = nbformat.read(executed, as_version=4)
+    if student:
+        nb = assignments.without_solutions(nb, executed.stem)
     first = nb.cells[0]
     title, _, rest = first.source.partition("\n")
     if first.cell_type != "markdown" or not title.startswith("# "):
@@ -559,6 +571,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="execute every chapter, even those whose earlier run in OUT still holds")
     parser.add_argument("--site-only", action="store_true",
                         help="render the website from the chapters already executed in OUT, without running them")
+    parser.add_argument("--student", action="store_true",
+                        help="build the student edition, without the exercises' solutions and checks, into "
+                             "OUT/student/html")
     parser.add_argument("--dry-run", action="store_true",
                         help="say which chapters would be executed and why, then stop")
     args = parser.parse_args(argv)
@@ -588,8 +603,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"the website was not built. The other chapters' runs are kept in {args.out} and reused next time.",
               file=sys.stderr)
         sys.exit(1)
-    print("building the website ...", flush=True)
-    html = build_site(stage_site(args.out, args.out / "site"), args.out / "html")
+    print(f"building the {'student edition of the ' if args.student else ''}website ...", flush=True)
+    where = args.out / "student" if args.student else args.out
+    html = build_site(stage_site(args.out, where / "site", student=args.student), where / "html")
     if not args.site_only:
         write_json(run_file, {**json.loads(run_file.read_text()), "seconds": round(time.time() - start, 1)})
     print(f"done in {time.time() - start:.0f} s ({len(records)} chapters executed, {len(reused)} reused): open "
