@@ -168,6 +168,30 @@ def test_site_builds_with_warnings_as_errors(site):
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_opens_with_its_objectives_what_it_assumes_and_its_study_time(notebook):
+    from teachbind.course import study
+
+    glance = nbformat.read(notebook, as_version=4).cells[1].source
+    assert glance.startswith("```{admonition} At a glance"), "the cell after the title is the at-a-glance block"
+    objectives = glance.split("**After this chapter you can**")[1].split("**It assumes**")[0]
+    assert len(re.findall(r"^- ", objectives, flags=re.M)) >= 4, "four or more things a reader can do after it"
+    assert re.search(r"\*\*It assumes\*\* \S.{40,}", glance, flags=re.S)
+    stated = re.search(r"\*\*Study time\*\*: (about [^ ]+ hours?) ", glance)
+    assert stated and stated.group(1) == study.study_time(notebook), (
+        f"{notebook.name} states {stated and stated.group(1)!r}; teachbind.course.study estimates "
+        f"{study.study_time(notebook)!r}: update the block")
+
+
+def test_the_course_page_states_the_study_time_rates_the_estimate_uses():
+    from teachbind.course import study
+
+    page = " ".join((ROOT / "book" / "course.md").read_text().split())
+    assert f"{study.WORDS_PER_MINUTE} words a minute" in page
+    assert f"{study.CODE_LINES_PER_MINUTE} lines a minute" in page
+    assert f"{study.MINUTES_PER_EXERCISE} minutes for each exercise" in page
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
 def test_every_figure_has_alt_text_saying_what_it_shows(notebook):
     nb = nbformat.read(notebook, as_version=4)
     missing = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "plt.show()" in cell.source
