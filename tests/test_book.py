@@ -182,6 +182,19 @@ def test_every_chapter_opens_with_its_objectives_what_it_assumes_and_its_study_t
         f"{study.study_time(notebook)!r}: update the block")
 
 
+def test_the_ten_week_plan_assigns_every_exercise_once():
+    from teachbind.course import assignments
+
+    plan = (ROOT / "book" / "syllabus.md").read_text()
+    weeks = [line for line in plan.splitlines() if re.match(r"\| \d+ \|", line)]
+    assert [int(line.split("|")[1]) for line in weeks] == list(range(1, 11))
+    for notebook in CHAPTERS:
+        for exercise in assignments.exercises(nbformat.read(notebook, as_version=4), notebook.name):
+            assert sum(f"`{exercise.label}`" in line for line in weeks) == 1, f"{exercise.label}: assign it once"
+            open_mark = f"`{exercise.label}` (*open*)" in plan
+            assert open_mark == (not exercise.graded), f"{exercise.label}: mark it (*open*) exactly when unchecked"
+
+
 def test_the_course_page_states_the_study_time_rates_the_estimate_uses():
     from teachbind.course import study
 
@@ -365,7 +378,8 @@ PAGES = {  # page: (title, at least this many code cells, at least this many fig
     "02_deepbind": ("2. DeepBind", 25, 9, "threshold track, calibrations, logos, AUROC bars, mutation map"),
     "03_basset": ("3. Basset", 25, 10, "AI-TAC targets, rule, curves, AUROCs, logos, influence, search, ROC, maps"),
 }
-PROSE_PAGES = {"book/course": "Using teachbind in a course", "book/reproduction": "Reproduction report",
+PROSE_PAGES = {"book/course": "Using teachbind in a course", "book/syllabus": "A ten-week course",
+              "book/reproduction": "Reproduction report",
                "book/execution": "Execution report", "book/setup": "Running the book"}
 
 
