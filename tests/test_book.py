@@ -379,8 +379,8 @@ PAGES = {  # page: (title, at least this many code cells, at least this many fig
     "03_basset": ("3. Basset", 25, 10, "AI-TAC targets, rule, curves, AUROCs, logos, influence, search, ROC, maps"),
 }
 PROSE_PAGES = {"book/course": "Using teachbind in a course", "book/syllabus": "A ten-week course",
-              "book/reproduction": "Reproduction report",
-               "book/execution": "Execution report", "book/setup": "Running the book"}
+               "book/reproduction": "Reproduction report", "book/execution": "Execution report",
+               "book/setup": "Running the book"}
 
 
 @pytest.mark.site
