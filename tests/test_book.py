@@ -182,6 +182,22 @@ def test_every_chapter_opens_with_its_objectives_what_it_assumes_and_its_study_t
         f"{study.study_time(notebook)!r}: update the block")
 
 
+def test_every_term_the_chapters_link_is_in_the_glossary_and_every_glossary_term_is_linked_from_its_first_use():
+    glossary = (ROOT / "book" / "glossary.md").read_text()
+    defined = set(re.findall(r"^(\S[^\n]*)\n  \S", glossary.split("```{glossary}")[1], flags=re.M))
+    linked = {}
+    for notebook in CHAPTERS:
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                for text, target in re.findall(r"\{term\}`([^`<]*?)(?: <([^>]+)>)?`", cell.source):
+                    linked.setdefault((target or text).strip(), notebook.stem)
+    assert set(linked) <= defined, f"linked but not defined: {sorted(set(linked) - defined)}"
+    assert defined <= set(linked), f"defined but never linked from a chapter: {sorted(defined - set(linked))}"
+    for term, stem in linked.items():
+        entry = glossary.split(f"\n{term}\n", 1)[1].split("\n\n", 1)[0]
+        assert f"<../nbs/{stem}>" in entry, f"{term}: the glossary should name {stem}, the chapter that links it first"
+
+
 def test_the_ten_week_plan_assigns_every_exercise_once():
     from teachbind.course import assignments
 
