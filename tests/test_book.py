@@ -473,7 +473,8 @@ def _solution_lines(notebook):
         solution = cell.source if inside or assignments.SOLUTION_START.search(cell.source) else ""
         inside = ends_inside
         for sentence in re.split(r"(?<=[.!?])\s+", " ".join(solution.split())):
-            if len(sentence.split()) >= 8 and not re.search(r"[{}`$*_\[\]|:<>'\"]|--", sentence) and sentence not in kept:
+            markup = re.search(r"[{}`$*_\[\]|:<>'\"]|--", sentence)
+            if len(sentence.split()) >= 8 and not markup and sentence not in kept:
                 lines.append(sentence)
     return lines
 

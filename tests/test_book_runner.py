@@ -143,6 +143,17 @@ def test_a_data_file_with_another_checksum_or_another_installed_package_re_execu
 
 
 @pytest.mark.notebook
+def test_a_run_during_which_its_code_changed_is_not_cached(tmp_path):
+    edit_itself = ("import nbformat\nnb = nbformat.read('01_small.ipynb', as_version=4)\n"
+                   "nb.cells[-1].source += '\\n# edited while running'\nnbformat.write(nb, '01_small.ipynb')")
+    notebook = small_chapter(tmp_path / "nbs" / "01_small.ipynb", body=edit_itself)
+    with pytest.warns(UserWarning, match="code cell 4 changed while it ran; this run is not cached"):
+        record = book.execute_chapter(notebook, tmp_path / "out")
+    assert record["status"] == "ok"
+    assert book.still_valid(notebook, tmp_path / "out") == (False, "no earlier run in this folder")
+
+
+@pytest.mark.notebook
 def test_chapters_run_side_by_side_with_the_cores_shared_and_a_failure_names_its_cell(tmp_path, capsys):
     good = small_chapter(tmp_path / "nbs" / "01_good.ipynb")
     bad = small_chapter(tmp_path / "nbs" / "02_bad.ipynb", body="x = 1\n1 / 0")
@@ -168,7 +179,8 @@ def test_the_time_left_comes_from_the_previous_run_of_each_cell():
     assert book.estimate_left(previous, {"a": (2, 25.0), "b": (2, 1.0)}, jobs=2) == 30
     assert book.estimate_left({**previous, "c": None}, {}, jobs=2) is None
     progress = book.Progress(["a", "b"], previous, jobs=1, start=100.0)
-    assert progress.cell("a", 2, 3, now=165.0) == "[  1:05] a: code cell 2 of 3 · 0 of 2 chapters done · about 60 s left"
+    line = progress.cell("a", 2, 3, now=165.0)
+    assert line == "[  1:05] a: code cell 2 of 3 · 0 of 2 chapters done · about 60 s left"
 
 
 def test_the_code_a_chapter_depends_on_is_its_code_cells_and_their_tags_that_change_a_run(tmp_path):

@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -110,7 +111,8 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
     notebook, the scale, the other parameters given, the status (``"ok"`` or the cell that failed and its error),
     the wall time in seconds, each code cell's seconds, when it finished, the device and the package versions. Results
     the chapter records go to ``out/results/``. A run that succeeds stores its inputs beside the executed notebook
-    (:mod:`teachbind.course.cache`), so that :func:`still_valid` can tell later whether it needs running again.
+    (:mod:`teachbind.course.cache`), so that :func:`still_valid` can tell later whether it needs running again;
+    when the notebook's code, the package or the installed packages changed while it ran, it warns and stores none.
     Raises ``papermill.PapermillExecutionError`` when a cell fails, after saving the partly executed notebook.
     """
     import papermill
@@ -130,6 +132,8 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
         environment["TEACHBIND_DATA_DIR"] = str(Path(os.environ["TEACHBIND_DATA_DIR"]).expanduser().resolve())
     if threads:
         environment.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+    everything_before = cache.inputs(notebook, parameters=parameters, modules=None, data=None,
+                                     device=record["device"])
     current = [0]
 
     def started(cell: int, cells: int) -> None:
@@ -156,9 +160,15 @@ def execute_chapter(notebook: Path, out: Path, *, scale: str | None = None, time
         record["results"] = (out / "results" / f"{notebook.stem}.json").exists()
         write_json(out / "execution" / f"{notebook.stem}.json", record)
     modules, data = dependencies.read_log(log)
-    cache.save(inputs_file, inputs=cache.inputs(notebook, parameters=parameters, modules=modules, data=data,
-                                                device=record["device"]), modules=modules, data=data)
     log.unlink(missing_ok=True)
+    meanwhile = cache.changes(everything_before, cache.inputs(notebook, parameters=parameters, modules=None,
+                                                              data=None, device=record["device"]))
+    if meanwhile:
+        warnings.warn(f"{notebook.name}: {', '.join(meanwhile[:3])} changed while it ran; this run is not cached and "
+                      f"the next build executes the chapter again", stacklevel=2)
+    else:
+        cache.save(inputs_file, inputs=cache.inputs(notebook, parameters=parameters, modules=modules, data=data,
+                                                    device=record["device"]), modules=modules, data=data)
     return record
 
 

@@ -89,7 +89,8 @@ def inputs(notebook: Path, *, parameters: dict, modules: list[str] | None, data:
     """Everything a chapter's result depends on, name → digest or version.
 
     ``modules`` and ``data`` are the teachbind modules and registered data files the chapter used when it last ran
-    (:func:`teachbind.course.dependencies.read_log`); ``None`` when unknown, and then every module of the package and the whole registry count.
+    (:func:`teachbind.course.dependencies.read_log`); ``None`` when unknown, and then every module of the package
+    and the whole registry count.
     ``package``: the ``teachbind`` folder (default :data:`PACKAGE`, the one this module is in).
     """
     from teachbind.data import registry

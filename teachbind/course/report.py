@@ -124,8 +124,9 @@ def _chapter_link(stem: str, titles: dict[str, str]) -> str:
 
 def execution_page(execution_dir: Path, titles: dict[str, str], run: dict | None = None) -> str:
     """The execution report (Markdown): each chapter's scale, status, wall time, device, when it was executed and
-    its peak memory, and the package versions, from the runner's records in ``execution_dir`` (one ``<stem>.json`` per chapter),
-    and, given the runner's ``run`` record (``book-run.json``), the wall time of the build as one run."""
+    its peak memory, and the package versions, from the runner's records in ``execution_dir`` (one
+    ``<stem>.json`` per chapter), and, given the runner's ``run`` record (``book-run.json``), the wall time of the
+    build as one run."""
     records = [json.loads(path.read_text()) for path in sorted(Path(execution_dir).glob("*.json"))]
     lines = ["# Execution report", "",
              "Generated when the book was built (`scripts/book`), from the record the runner writes for each chapter "
