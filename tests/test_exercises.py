@@ -255,3 +255,13 @@ def test_a_forged_observation_cannot_pass_or_break_the_judge():
     assert not ok and "unexpected 'pickle'" in message
     assert exercises.judge(exercises.check_one_hot, "✓") == (False, "the run returned no readable result for this "
                                                                    "check")
+
+
+def test_the_receptive_field_check_accepts_the_formula_and_names_each_mistake():
+    exercises.check_receptive_field(lambda widths, dilations: 1 + sum((w - 1) * d for w, d in zip(widths, dilations)))
+    for answer, feedback in [(lambda widths, dilations: 1 + sum(w - 1 for w in widths), "ignores the dilations"),
+                             (lambda widths, dilations: sum((w - 1) * d for w, d in zip(widths, dilations)),
+                              "the output position itself counts"),
+                             (lambda widths, dilations: sum(w * d for w, d in zip(widths, dilations)), "Too wide")]:
+        with pytest.raises(exercises.ExerciseFailed, match=feedback):
+            exercises.check_receptive_field(answer)

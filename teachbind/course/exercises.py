@@ -411,6 +411,38 @@ def check_filter_influence(fn: Callable[[torch.nn.Module, torch.Tensor, int], to
                         "filter's mean over every sequence and position before replacing its output.")])
 
 
+def _measured_receptive_field(widths: tuple[int, ...], dilations: tuple[int, ...]) -> int:
+    """The span of input positions one output of a stack of 1-D convolutions depends on, measured with autograd
+    (from the first to the last position whose gradient is not zero)."""
+    layers = torch.nn.Sequential(*[torch.nn.Conv1d(1, 1, w, dilation=d, bias=False)
+                                   for w, d in zip(widths, dilations)])
+    for layer in layers:
+        torch.nn.init.constant_(layer.weight, 1.0)
+    length = 1 + sum((w - 1) * d for w, d in zip(widths, dilations)) + 20
+    x = torch.zeros(1, 1, length, requires_grad=True)
+    layers(x)[0, 0, 0].backward()
+    seen = x.grad[0, 0].nonzero().ravel()
+    return int(seen[-1] - seen[0] + 1)
+
+
+def check_receptive_field(fn: Callable[[list[int], list[int]], int]) -> None:
+    """Check ``fn(widths, dilations) -> int``: the receptive field (the span of input positions one output depends
+    on) of a stack of stride-1 convolutions with those widths and dilations, against a measurement with autograd."""
+    cases = [([3], [1]), ([5], [2]), ([3, 3, 3, 3], [1, 1, 1, 1]), ([3, 3, 3, 3], [1, 2, 4, 8]),
+             ([11, 3, 3], [1, 2, 4]), ([19, 11, 7], [1, 1, 1]), ([7, 3, 3, 3], [1, 3, 9, 27])]
+    check_function(
+        fn, lambda widths, dilations: _measured_receptive_field(tuple(widths), tuple(dilations)), cases,
+        name="receptive_field", describe=lambda w, d: f"widths {w}, dilations {d}", atol=0,
+        hints=[Hint(lambda got, w, d: _as_array(got) == 1 + sum(x - 1 for x in w),
+                    "That ignores the dilations: a layer of width w and dilation d spreads its w taps over "
+                    "(w - 1) * d + 1 positions."),
+               Hint(lambda got, w, d: _as_array(got) == sum((x - 1) * y for x, y in zip(w, d)),
+                    "One short: the output position itself counts. Start from 1 and add (w - 1) * d per layer."),
+               Hint(lambda got, w, d: _as_array(got) == sum(x * y for x, y in zip(w, d)),
+                    "Too wide: the taps of a layer span (w - 1) * d + 1 positions, and each layer adds (w - 1) * d "
+                    "to the field of the layers it reads, not w * d.")])
+
+
 def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int, list[int]], object]) -> None:
     """Check ``fn(model, background, pattern, position, spacings) -> (len(spacings),)``: the global importance of
     two copies of ``pattern``, the first at ``position`` and the second ``spacing`` nt after the end of the first,
