@@ -265,3 +265,27 @@ def test_the_receptive_field_check_accepts_the_formula_and_names_each_mistake():
                              (lambda widths, dilations: sum(w * d for w, d in zip(widths, dilations)), "Too wide")]:
         with pytest.raises(exercises.ExerciseFailed, match=feedback):
             exercises.check_receptive_field(answer)
+
+
+def test_the_allpool_check_accepts_max_then_mean_and_names_each_mistake():
+    exercises.check_allpool(lambda r: torch.cat([r.amax(-1), r.mean(-1)], dim=1))
+    for answer, feedback in [(lambda r: r.amax(-1), "one number per detector"),
+                             (lambda r: torch.stack([r.amax(-1), r.mean(-1)], 2).reshape(len(r), -1), "interleaved"),
+                             (lambda r: torch.cat([r.mean(-1), r.amax(-1)], dim=1), "The means come first"),
+                             (lambda r: torch.cat([r.amax(1), r.mean(1)], dim=1), "pool over the positions")]:
+        with pytest.raises(exercises.ExerciseFailed, match=feedback):
+            exercises.check_allpool(answer)
+
+
+def test_the_pair_auroc_check_accepts_the_count_and_names_each_mistake():
+    def counted(labels, scores, tie=0.5):
+        labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
+        difference = scores[labels == 1][:, None] - scores[labels == 0][None, :]
+        return float(((difference > 0) + tie * (difference == 0)).mean())
+
+    exercises.check_pair_auroc(counted)
+    for answer, feedback in [(lambda y, s: counted(y, s, tie=0), "Ties are missing"),
+                             (lambda y, s: counted(y, s, tie=1), "not one"),
+                             (lambda y, s: 1 - counted(y, s), "Reversed")]:
+        with pytest.raises(exercises.ExerciseFailed, match=feedback):
+            exercises.check_pair_auroc(answer)

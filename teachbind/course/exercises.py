@@ -283,6 +283,34 @@ def check_pwm_scan(fn: Callable[[str, np.ndarray], float]) -> None:
                     "reverse complement and keep the larger.")])
 
 
+def _pair_counts(labels, scores) -> tuple[float, float, float]:
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
+    difference = scores[labels == 1][:, None] - scores[labels == 0][None, :]
+    return float((difference > 0).mean()), float((difference == 0).mean()), float((difference < 0).mean())
+
+
+def check_pair_auroc(fn: Callable[[np.ndarray, np.ndarray], float]) -> None:
+    """Check ``fn(labels, scores) -> float``: the AUROC counted over (positive, negative) pairs, a tie one half,
+    against :func:`teachbind.metrics.auroc`."""
+    from teachbind import metrics
+
+    rng = np.random.default_rng(6)
+    cases = [(np.array([0, 1]), np.array([0.2, 0.9])), (np.array([0, 1, 1, 0]), np.array([0.5, 0.5, 0.9, 0.1])),
+             (np.array([1, 0, 1, 0, 0]), np.array([1.0, 1.0, 1.0, 1.0, 1.0])),
+             (np.array([1, 1, 0, 0]), np.array([0.1, 0.2, 0.8, 0.9]))]
+    labels = rng.integers(0, 2, 300)
+    cases.append((labels, np.round(rng.normal(size=300) + labels, 1)))
+    check_function(
+        fn, metrics.auroc, cases, name="pair_auroc",
+        describe=lambda y, s: f"{len(y)} labels ({int(y.sum())} positive), scores {_preview(np.asarray(s, float))}",
+        hints=[Hint(lambda got, y, s: np.isclose(_as_array(got), _pair_counts(y, s)[0]),
+                    "Ties are missing: a pair whose two scores are equal counts one half."),
+               Hint(lambda got, y, s: np.isclose(_as_array(got), sum(_pair_counts(y, s)[:2])),
+                    "A tie counts one half, not one."),
+               Hint(lambda got, y, s: np.isclose(_as_array(got), 1 - metrics.auroc(y, s)),
+                    "Reversed: count the pairs in which the positive scores higher than the negative.")])
+
+
 def _small_deepbind(seed: int):
     torch.manual_seed(seed)
     return DeepBind(filters=4, width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
@@ -311,6 +339,39 @@ def check_both_strands(fn: Callable[[Callable, torch.Tensor], torch.Tensor]) -> 
                         "flip dimension 1 (channels) as well as dimension 2 (positions)."),
                    Hint(lambda got, score, x: _close(got, (score(x) + score(x.flip(1, 2))) / 2),
                         "That is the mean of the strands: DeepBind keeps the larger (torch.maximum).")])
+
+
+def check_allpool(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Check ``fn(rectified) -> (N, 2K)``: DeepBind's all-pool features of rectified detector scores ``(N, K, P)``,
+    every detector's maximum over positions, then every detector's mean."""
+    generator = torch.Generator().manual_seed(5)
+    cases = [(torch.relu(torch.randn(n, k, p, generator=generator)),) for n, k, p in ((1, 1, 5), (3, 2, 10),
+                                                                                      (8, 16, 101))]
+
+    def reference(rectified):
+        return torch.cat([rectified.amax(-1), rectified.mean(-1)], dim=1)
+
+    for (rectified,) in cases:
+        n, k, _ = rectified.shape
+        got = _as_array(_call(fn, f"rectified of shape {tuple(rectified.shape)}", rectified))
+        expected = _as_array(reference(rectified))
+        if got.shape == (n, k):
+            raise ExerciseFailed(f"allpool(rectified of shape {tuple(rectified.shape)}) has shape {got.shape}: that is "
+                                 f"one number per detector, as max pooling gives. All-pool keeps the maximum and the "
+                                 f"mean of each detector, (N, 2K).")
+        if got.shape != expected.shape:
+            raise ExerciseFailed(f"allpool(rectified of shape {tuple(rectified.shape)}) has shape {got.shape}, "
+                                 f"expected {expected.shape}: pool over the positions, the last dimension.")
+        if not np.allclose(got, expected, atol=1e-5):
+            interleaved = torch.stack([rectified.amax(-1), rectified.mean(-1)], dim=2).reshape(n, 2 * k)
+            swapped = torch.cat([rectified.mean(-1), rectified.amax(-1)], dim=1)
+            hint = ("The features are there but interleaved (max, mean of each detector in turn): concatenate all "
+                    "the maxima, then all the means, as the model's output layer expects." if _close(got, interleaved)
+                    else "The means come first: put every detector's maximum first, then the means."
+                    if _close(got, swapped) else "Take the maximum and the mean over positions (dimension -1).")
+            raise ExerciseFailed(f"allpool(rectified of shape {tuple(rectified.shape)}): expected "
+                                 f"{_preview(expected)}, got {_preview(got)}. {hint}")
+    _passed("allpool", len(cases))
 
 
 def check_mutation_map(fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]) -> None:
