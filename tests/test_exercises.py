@@ -289,3 +289,12 @@ def test_the_pair_auroc_check_accepts_the_count_and_names_each_mistake():
                              (lambda y, s: 1 - counted(y, s), "Reversed")]:
         with pytest.raises(exercises.ExerciseFailed, match=feedback):
             exercises.check_pair_auroc(answer)
+
+
+def test_the_shift_check_accepts_a_zero_filled_shift_and_names_each_mistake():
+    exercises.check_shift(exercises._shifted)
+    for answer, feedback in [(lambda x, d: torch.roll(x, d, dims=-1), "a roll"),
+                             (lambda x, d: exercises._shifted(x, -d), "The wrong way"),
+                             (lambda x, d: x[..., max(d, 0):], "has shape")]:
+        with pytest.raises(exercises.ExerciseFailed, match=feedback):
+            exercises.check_shift(answer)

@@ -504,6 +504,30 @@ def check_receptive_field(fn: Callable[[list[int], list[int]], int]) -> None:
                     "to the field of the layers it reads, not w * d.")])
 
 
+def _shifted(x: torch.Tensor, d: int) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    if d >= 0:
+        out[..., d:] = x[..., :x.shape[-1] - d]
+    else:
+        out[..., :d] = x[..., -d:]
+    return out
+
+
+def check_shift(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    """Check ``fn(x, d) -> (N, 4, L)``: one-hot sequences moved ``d`` positions towards their end (``d < 0``:
+    towards the start), the uncovered positions all zeros, the length kept."""
+    rng = np.random.default_rng(7)
+    x = seq.one_hot(["".join(rng.choice(list("ACGT"), 12)) for _ in range(3)])
+    cases = [(x, 0), (x, 3), (x, -3), (x, 1), (x, -11), (seq.one_hot(["ACGTTGCA"]), 2)]
+    check_function(
+        fn, _shifted, cases, name="shift", describe=lambda x, d: f"x of shape {tuple(x.shape)}, d={d}", atol=0,
+        hints=[Hint(lambda got, x, d: _close(got, torch.roll(x, d, dims=-1)),
+                    "The positions pushed past one end came back at the other (a roll): fill the uncovered "
+                    "positions with zeros and drop what falls off."),
+               Hint(lambda got, x, d: _close(got, _shifted(x, -d)),
+                    "The wrong way: with d > 0 the letter at position i moves to position i + d.")])
+
+
 def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int, list[int]], object]) -> None:
     """Check ``fn(model, background, pattern, position, spacings) -> (len(spacings),)``: the global importance of
     two copies of ``pattern``, the first at ``position`` and the second ``spacing`` nt after the end of the first,
