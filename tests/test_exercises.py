@@ -298,3 +298,13 @@ def test_the_shift_check_accepts_a_zero_filled_shift_and_names_each_mistake():
                              (lambda x, d: x[..., max(d, 0):], "has shape")]:
         with pytest.raises(exercises.ExerciseFailed, match=feedback):
             exercises.check_shift(answer)
+
+
+def test_the_presence_auroc_check_accepts_the_missingness_score_and_names_each_mistake():
+    from teachbind import metrics
+
+    exercises.check_presence_auroc(lambda s, y: metrics.auroc(y, (s != 0).any(axis=1).astype(float)))
+    for answer, feedback in [(lambda s, y: metrics.auroc(y, s.mean(axis=1)), "mean paired probability"),
+                             (lambda s, y: metrics.auroc(y, (s == 0).all(axis=1).astype(float)), "Reversed")]:
+        with pytest.raises(exercises.ExerciseFailed, match=feedback):
+            exercises.check_presence_auroc(answer)

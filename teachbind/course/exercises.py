@@ -528,6 +528,34 @@ def check_shift(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
                     "The wrong way: with d > 0 the letter at position i moves to position i + d.")])
 
 
+def check_presence_auroc(fn: Callable[[np.ndarray, np.ndarray], float]) -> None:
+    """Check ``fn(structure, labels) -> float``: the AUROC of the score "this window has a structure profile" (1
+    when any position of its row of ``structure`` ``(N, L)`` is not zero, else 0) for the 0/1 ``labels``."""
+    from teachbind import metrics
+
+    rng = np.random.default_rng(8)
+    cases = []
+    for n, present_in_positives, present_in_negatives in ((10, 0.8, 0.3), (200, 0.9, 0.2), (200, 0.5, 0.5)):
+        labels = (rng.random(n) < 0.3).astype(int)
+        present = rng.random(n) < np.where(labels == 1, present_in_positives, present_in_negatives)
+        structure = np.where(present[:, None], rng.random((n, 20)) * (rng.random((n, 20)) < 0.7), 0.0)
+        structure[present & (structure.sum(1) == 0), 0] = 0.5
+        cases.append((structure, labels))
+
+    def reference(structure, labels):
+        return metrics.auroc(labels, (structure != 0).any(axis=1).astype(float))
+
+    check_function(
+        fn, reference, cases, name="presence_auroc",
+        describe=lambda structure, labels: f"structure of shape {structure.shape}, {int(labels.sum())} positives",
+        hints=[Hint(lambda got, structure, labels: np.isclose(_as_array(got),
+                                                              metrics.auroc(labels, structure.mean(1))),
+                    "That scores the mean paired probability: score only whether the window has a profile at all, "
+                    "1 or 0."),
+               Hint(lambda got, structure, labels: np.isclose(_as_array(got), 1 - reference(structure, labels)),
+                    "Reversed: a window with a profile should score 1, one without 0.")])
+
+
 def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int, list[int]], object]) -> None:
     """Check ``fn(model, background, pattern, position, spacings) -> (len(spacings),)``: the global importance of
     two copies of ``pattern``, the first at ``position`` and the second ``spacing`` nt after the end of the first,
