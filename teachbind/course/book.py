@@ -510,7 +510,11 @@ def execute_chapters(notebooks: list[Path], out: Path, *, scale: str | None, tim
                     print(progress.cell(stem, cell, cells, when), flush=True)
             for future in finished:
                 notebook = running.pop(future)
-                record = future.result()
+                try:
+                    record = future.result()
+                except Exception as error:
+                    record = {"notebook": notebook.name, "seconds": 0.0,
+                              "status": f"its worker process died ({type(error).__name__}: {error}), out of memory?"}
                 records[notebook.stem] = record
                 print(progress.finished(notebook.stem, record["status"], record["seconds"], time.time()), flush=True)
     return records
