@@ -456,14 +456,14 @@ def _page_text(path):
 
 def _solution_lines(notebook):
     """Lines only a solution or a check holds: each solution or check cell's code lines of 25 characters or more
-    that no other cell of the chapter holds, and each sentence of eight words or more, free of markup, inside a solution block."""
+    that no other cell of the chapter holds (a page's text runs lines together), and each sentence of eight words
+    or more, free of markup, inside a solution block."""
     from teachbind.course import assignments
 
     nb = nbformat.read(notebook, as_version=4)
     found = assignments.exercises(nb, notebook.stem)
     cells = {index for e in found for index in (*e.solution_cells, *e.check_cells)}
-    elsewhere = {" ".join(line.split()) for index, cell in enumerate(nb.cells) if index not in cells
-                 for line in cell.source.splitlines()}
+    elsewhere = " ".join(" ".join(cell.source.split()) for index, cell in enumerate(nb.cells) if index not in cells)
     lines = [" ".join(line.split()) for index in sorted(cells) for line in nb.cells[index].source.splitlines()
              if len(line.strip()) >= 25 and not line.strip().startswith("#")
              and " ".join(line.split()) not in elsewhere]

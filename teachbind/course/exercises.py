@@ -311,6 +311,62 @@ def check_pair_auroc(fn: Callable[[np.ndarray, np.ndarray], float]) -> None:
                     "Reversed: count the pairs in which the positive scores higher than the negative.")])
 
 
+def check_information_content(fn: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Check ``fn(probs) -> (w,)``: the information content of each column of a probability matrix ``(4, w)``
+    against a uniform background, in bits, ``2 + sum_b p_b log2 p_b``, a zero probability adding nothing."""
+    rng = np.random.default_rng(9)
+    cases = [(np.full((4, 1), 0.25),), (np.eye(4),), (np.array([[0.5], [0.5], [0.0], [0.0]]),),
+             (rng.dirichlet(np.ones(4), 8).T,), (motifs.pwm_from_iupac("CCGCGNGGNGGCAG"),)]
+
+    def entropy(probs):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -np.where(probs > 0, probs * np.log2(probs), 0.0).sum(axis=0)
+
+    check_function(
+        fn, motifs.information_content, cases, name="information_content",
+        describe=lambda p: f"probabilities of width {p.shape[1]}, first column {np.round(p[:, 0], 2).tolist()}",
+        hints=[Hint(lambda got, p: np.isnan(_as_array(got)).any(),
+                    "A zero probability gives 0 · log 0, which NumPy computes as nan; its limit is 0, so leave "
+                    "those terms out."),
+               Hint(lambda got, p: _close(got, motifs.information_content(p) * np.log(2)),
+                    "That is in nats: take logarithms to base 2, so that a column with one certain letter holds "
+                    "2 bits."),
+               Hint(lambda got, p: _close(got, entropy(p)),
+                    "That is the column's entropy, the uncertainty that remains; the information is what the "
+                    "column removes from the background's 2 bits: 2 minus the entropy.")])
+
+
+def check_chosen_on_training(fn: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], float]) -> None:
+    """Check ``fn(train_scores, train_labels, test_scores, test_labels) -> float``: ``train_scores`` ``(K, N)`` and
+    ``test_scores`` ``(K, M)`` hold K candidate motifs' scores; return the test AUROC of the candidate whose
+    training AUROC is highest."""
+    from teachbind import metrics
+
+    rng = np.random.default_rng(10)
+    cases = []
+    for k, n, signal in ((5, 40, 0.0), (30, 80, 0.0), (12, 200, 1.5)):
+        train_labels, test_labels = rng.integers(0, 2, n), rng.integers(0, 2, n)
+        train_scores, test_scores = rng.normal(size=(k, n)), rng.normal(size=(k, n))
+        train_scores[k // 2] += signal * train_labels
+        test_scores[k // 2] += signal * test_labels
+        cases.append((train_scores, train_labels, test_scores, test_labels))
+
+    def aurocs(scores, labels):
+        return np.array([metrics.auroc(labels, row) for row in scores])
+
+    def reference(train_scores, train_labels, test_scores, test_labels):
+        return aurocs(test_scores, test_labels)[np.argmax(aurocs(train_scores, train_labels))]
+
+    check_function(
+        fn, reference, cases, name="chosen_on_training",
+        describe=lambda s, y, t, z: f"{len(s)} candidates, {s.shape[1]} training and {t.shape[1]} test sequences",
+        hints=[Hint(lambda got, s, y, t, z: np.isclose(_as_array(got), aurocs(t, z).max()),
+                    "That is the best test AUROC: it chooses the candidate on the test set, which is then no longer "
+                    "a test. Choose by the training AUROC, then report the chosen candidate's test AUROC."),
+               Hint(lambda got, s, y, t, z: np.isclose(_as_array(got), aurocs(s, y).max()),
+                    "That is the chosen candidate's training AUROC: report its AUROC on the test set.")])
+
+
 def _small_deepbind(seed: int):
     torch.manual_seed(seed)
     return DeepBind(filters=4, width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
@@ -397,6 +453,90 @@ def check_mutation_map(fn: Callable[[torch.nn.Module, torch.Tensor], torch.Tenso
                    Hint(lambda got, model, x: not np.allclose(_as_array(got)[x.numpy() == 1], 0, atol=1e-6),
                         "At the sequence's own letter nothing changes: that entry must be 0."),
                    Hint(lambda got, model, x: True, first_difference)])
+
+
+def check_pad(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
+    """Check ``fn(x, width) -> (N, 4, L + 2 (width - 1))``: one-hot sequences padded as DeepBind pads them, with
+    ``width - 1`` positions of "any base" (0.25 in each channel) at each end."""
+    rng = np.random.default_rng(11)
+    cases = [(seq.one_hot(["".join(rng.choice(list("ACGT"), length)) for _ in range(n)]), width)
+             for n, length, width in ((1, 5, 3), (4, 20, 6), (2, 101, 24), (3, 8, 1))]
+
+    def reference(x, width):
+        return DeepBind(filters=1, width=width, hidden=0).pad(x)
+
+    check_function(
+        fn, reference, cases, name="pad", atol=0,
+        describe=lambda x, width: f"x of shape {tuple(x.shape)}, width={width}",
+        hints=[Hint(lambda got, x, width: _close(got, torch.nn.functional.pad(x, (width - 1, width - 1))),
+                    "Zeros say 'no base at all', and a detector's weights then add nothing there, which is "
+                    "neither a good nor a bad site. Pad with 0.25 in every channel: any base, equally likely.")])
+
+
+def _planted_ctcf_task(n: int = 1200):
+    from teachbind.data.simulate import plant_motif
+
+    planted = plant_motif(motifs.Motif("planted", "CTCF-like", motifs.pwm_from_iupac("CCGCGNGGNGGCAG")),
+                          n, 101, seed=12)
+    return seq.one_hot(planted.seqs), torch.as_tensor(planted.labels, dtype=torch.float32)
+
+
+def train_planted(model: torch.nn.Module, *, epochs: int = 8, seed: int = 0) -> float:
+    """Train ``model`` (one-hot ``(N, 4, 101)`` in, one logit per sequence ``(N,)`` out) with Adam on planted
+    CTCF-like sites in 1,000 sequences, and return its AUROC on 200 others: :func:`check_small_model`'s test,
+    which a learner can run on a model of their own."""
+    from teachbind import metrics
+    from teachbind.train import fit
+
+    x, y = _planted_ctcf_task()
+    torch.manual_seed(seed)
+    fit(model, (x[:1000], y[:1000]), loss_fn=torch.nn.functional.binary_cross_entropy_with_logits,
+        optimizer=torch.optim.Adam(model.parameters(), lr=0.01), max_epochs=epochs, batch_size=50, patience=None,
+        device="cpu", amp=False, seed=seed, progress=False)
+    model.eval()
+    with torch.no_grad():
+        return metrics.auroc(y[1000:].numpy(), model(x[1000:]).numpy())
+
+
+def _small_model_probe(fn: Callable) -> Callable[[], dict]:
+    """What :func:`check_small_model` reads of the model ``fn`` builds: its output shape on three sequences and,
+    when that is right, its test AUROC after :func:`train_planted`."""
+    def probe() -> dict:
+        torch.manual_seed(0)
+        model = fn()
+        if not isinstance(model, torch.nn.Module):
+            return {"type": type(model).__name__}
+        x, _ = _planted_ctcf_task(3)
+        with torch.no_grad():
+            shape = list(model.eval()(x).shape)
+        seen = {"type": "Module", "shape": shape, "parameters": sum(p.numel() for p in model.parameters())}
+        if shape == [3]:
+            model.train()
+            seen["auroc"] = train_planted(model)
+        return seen
+
+    probe.__name__ = getattr(fn, "__name__", "small_model")
+    return probe
+
+
+@reads_through(_small_model_probe)
+def check_small_model(probe: Callable[[], dict]) -> None:
+    """Check ``fn() -> nn.Module``: a model of one-hot sequences ``(N, 4, 101)`` that returns one logit per sequence
+    ``(N,)`` and learns planted CTCF-like sites: :func:`train_planted` must give a test AUROC of at least 0.9
+    (DeepBind's own design of one convolution, a max and a linear layer reaches 0.99 or more over seeds 0-4)."""
+    seen = _call(probe, "")
+    if seen["type"] != "Module":
+        raise ExerciseFailed(f"return an nn.Module, got {seen['type']}")
+    if seen["shape"] != [3]:
+        hint = " (squeeze the last dimension)" if seen["shape"] == [3, 1] else ""
+        raise ExerciseFailed(f"the model returns shape {tuple(seen['shape'])} for 3 sequences, expected (3,): one "
+                             f"logit each{hint}")
+    if not seen["auroc"] >= 0.9:
+        raise ExerciseFailed(f"after training, the model's test AUROC is {seen['auroc']:.3f}, not yet 0.9. A site "
+                             f"can sit anywhere in the sequence: scan with a convolution at least as wide as the "
+                             f"motif (14 nt), rectify, take the maximum over positions, then a linear layer; leave "
+                             f"out the final sigmoid (the loss takes logits).")
+    _passed("small_model", 2)
 
 
 def check_flattened_size(fn: Callable[[int, str], int]) -> None:
@@ -528,6 +668,37 @@ def check_shift(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
                     "The wrong way: with d > 0 the letter at position i moves to position i + d.")])
 
 
+def check_average_precision(fn: Callable[[np.ndarray, np.ndarray], float]) -> None:
+    """Check ``fn(labels, scores) -> float``: the average precision, the mean over the positives of the precision
+    among the sequences scored at least as high as each, as :func:`teachbind.metrics.aupr` (scikit-learn) computes
+    it."""
+    from teachbind import metrics
+
+    rng = np.random.default_rng(13)
+    cases = [(np.array([1, 0, 1, 0]), np.array([0.9, 0.8, 0.7, 0.1])), (np.array([0, 0, 1]), np.array([3.0, 2.0, 1.0]))]
+    for n, fraction in ((50, 0.5), (400, 0.05), (300, 0.2)):
+        labels = (rng.random(n) < fraction).astype(int)
+        labels[0] = 1
+        cases.append((labels, np.round(rng.normal(size=n) + labels, 1)))
+
+    def trapezoid(labels, scores):
+        precision, recall, _ = metrics._sklearn().precision_recall_curve(labels, scores)
+        return metrics._sklearn().auc(recall, precision)
+
+    check_function(
+        fn, metrics.aupr, cases, name="average_precision",
+        describe=lambda y, s: f"{len(y)} labels ({int(y.sum())} positive), scores {_preview(np.asarray(s, float))}",
+        hints=[Hint(lambda got, y, s: np.isclose(_as_array(got), metrics.auroc(y, s)),
+                    "That is the AUROC. Average precision asks, at each positive, what fraction of the sequences "
+                    "ranked at or above it are positive."),
+               Hint(lambda got, y, s: np.isclose(_as_array(got), trapezoid(y, s)),
+                    "Joining the precision-recall points by straight lines (the trapezoid rule) overstates the "
+                    "area: precision does not change linearly between them. Sum precision times the step in "
+                    "recall instead."),
+               Hint(lambda got, y, s: np.isclose(_as_array(got), metrics.aupr(y, -np.asarray(s, float))),
+                    "Reversed: rank from the highest score down.")])
+
+
 def check_presence_auroc(fn: Callable[[np.ndarray, np.ndarray], float]) -> None:
     """Check ``fn(structure, labels) -> float``: the AUROC of the score "this window has a structure profile" (1
     when any position of its row of ``structure`` ``(N, L)`` is not zero, else 0) for the 0/1 ``labels``."""
@@ -616,12 +787,64 @@ def check_profile_background(fn: Callable[[torch.Tensor, int, np.random.Generato
     _passed("profile_background", 4)
 
 
-def _cd1_reference(weight, visible_bias, hidden_bias, v, hidden_sample):
+def _centred_pair(length: int, width: int, spacing: int) -> tuple[int, int]:
+    first = (length - (2 * width + spacing)) // 2
+    return first, first + width + spacing
+
+
+def check_centred_pair(fn: Callable[[int, int, int], tuple[int, int]]) -> None:
+    """Check ``fn(length, width, spacing) -> (first, second)``: the start positions of two copies of a ``width``-nt
+    motif ``spacing`` nt apart (from the end of the first to the start of the second), placed so that the span of
+    the pair is centred in a probe of ``length`` nt (starting at ``(length - span) // 2``)."""
+    cases = [(41, 6, 0), (41, 6, 4), (41, 6, 9), (40, 6, 3), (101, 8, 20)]
+    check_function(
+        fn, _centred_pair, cases, name="centred_pair", atol=0,
+        hints=[Hint(lambda got, length, width, spacing: np.allclose(
+                    _as_array(got), [(length - 2 * width) // 2, (length - 2 * width) // 2 + width + spacing]),
+                    "The first copy stays where it was while the second moves away: then every spacing also moves "
+                    "the pair towards the probe's end, and a position effect is read as a spacing effect. Move both "
+                    "copies so that the pair's span stays centred."),
+               Hint(lambda got, length, width, spacing: np.allclose(
+                    _as_array(got), [(length - width - spacing) // 2, (length - width - spacing) // 2 + spacing]),
+                    "The spacing runs from the end of the first copy to the start of the second, not from start "
+                    "to start.")])
+
+
+def check_global_importance(fn: Callable) -> None:
+    """Check ``fn(model, background, pattern, position) -> float``: the global importance of ``pattern`` written at
+    ``position`` into every background sequence ``(N, 4, L)``: the mean over the backgrounds of the model's
+    prediction with the pattern minus its prediction without it (Chapter 5)."""
+    from teachbind.data.grammar import Grammar
+    from teachbind.interpret import gia
+
+    grammar = Grammar(spacing=4, gc_penalty=0.5)
+    background = gia.profile_background(grammar.simulate(200, seed=5)[1], 40, seed=6)
+
+    def reference(model, x, pattern, position):
+        return gia.experiment(model, x, {"one": gia.embedding((pattern, position), alphabet="RNA")},
+                              device="cpu")["mean"].iloc[0]
+
+    def with_pattern(model, x, pattern, position):
+        embedded = gia.embedding((pattern, position), alphabet="RNA")(x)
+        with torch.no_grad():
+            return float(model(embedded).mean())
+
+    cases = [(grammar, background, "UGCAUG", 17), (grammar, background, "UGCAUG", 0), (grammar, background, "GC", 30)]
+    check_function(
+        fn, reference, cases, name="global_importance",
+        describe=lambda model, x, pattern, position: f"grammar, {len(x)} backgrounds, {pattern!r} at {position}",
+        hints=[Hint(lambda got, model, x, pattern, position: np.isclose(
+                    _as_array(got), with_pattern(model, x, pattern, position), atol=1e-4),
+                    "That is the mean prediction with the pattern: subtract the prediction for the same "
+                    "backgrounds without it, so that only the pattern's effect remains.")])
+
+
+def _cd1_reference(weight, visible_bias, hidden_bias, v, hidden_sample, *, sampled_statistics: bool = False):
     from teachbind.models.rbm import RBM
 
     rbm = RBM(weight.shape[1], weight.shape[0])
     rbm.weight.data, rbm.visible_bias.data, rbm.hidden_bias.data = weight, visible_bias, hidden_bias
-    positive = rbm.hidden_probabilities(v)
+    positive = hidden_sample if sampled_statistics else rbm.hidden_probabilities(v)
     reconstruction = rbm.visible_mean(hidden_sample)
     negative = rbm.hidden_probabilities(reconstruction)
     return ((positive.T @ v - negative.T @ reconstruction) / len(v), (v - reconstruction).mean(0),
@@ -651,14 +874,18 @@ def check_cd1_step(fn: Callable) -> None:
             if _as_array(g).shape != tuple(e.shape):
                 raise ExerciseFailed(f"{label} has shape {_as_array(g).shape}, expected {tuple(e.shape)}")
             if not _close(g, e):
+                sampled = _cd1_reference(*case, sampled_statistics=True)[("d_weight", "d_visible_bias",
+                                                                           "d_hidden_bias").index(label)]
                 hint = ""
                 if label == "d_weight" and _close(_as_array(g) / n, e):
-                    hint = " (divide by the number of rows: the gradient is a mean over the batch)"
-                elif label == "d_weight" and _close(-_as_array(g), e):
-                    hint = " (the sign is reversed: data statistics minus reconstruction statistics)"
+                    hint = " Divide by the number of rows: the gradient is a mean over the batch."
+                elif _close(-_as_array(g), e):
+                    hint = " The sign is reversed: data statistics minus reconstruction statistics."
+                elif _close(g, sampled):
+                    hint = (" The data phase used the hidden sample: use the hidden probabilities p(h|v) in both "
+                            "phases' statistics (the sample only drives the reconstruction).")
                 raise ExerciseFailed(f"{label} differs on {n} rows x {visible} visible units: got "
-                                     f"{_preview(_as_array(g))}, expected {_preview(_as_array(e))}{hint}. Use the "
-                                     f"hidden probabilities p(h|v), not the samples, in both phases.")
+                                     f"{_preview(_as_array(g))}, expected {_preview(_as_array(e))}.{hint}")
     _passed("cd1_step", len(cases))
 
 
@@ -718,3 +945,83 @@ def check_late_fusion(probe: Callable[[], dict]) -> None:
     if seen["last_linear_in"] != seen["concatenated"]:
         raise ExerciseFailed(f"the last layer should map the {seen['concatenated']} concatenated features to 1 logit")
     _passed("late_fusion", 4)
+
+
+def _permuted(x, modality: str, order: np.ndarray):
+    from teachbind.models.ideep import Modalities
+
+    return Modalities(**{**x.tensors, modality: x[modality][torch.as_tensor(order)]})
+
+
+class _ReadsStructureMostly(torch.nn.Module):
+    """A fixed two-modality model for :func:`check_permutation_importance`: mostly the structure, a little of the
+    sequence's G content."""
+
+    def forward(self, x):
+        return 3 * x["structure"].mean(1) + 0.3 * x["sequence"][:, 2].mean(1)
+
+
+def check_permutation_importance(fn: Callable) -> None:
+    """Check ``fn(model, x, labels, modality, rng) -> float``: how much a model's test AUROC drops when one modality
+    of :class:`teachbind.models.ideep.Modalities` ``x`` is shuffled across windows, with
+    ``order = rng.permutation(len(x))``: ``AUROC(model(x)) - AUROC(model(x with x[modality][order]))``."""
+    from teachbind import metrics
+    from teachbind.models.ideep import Modalities
+
+    rng, generator = np.random.default_rng(14), torch.Generator().manual_seed(14)
+    n = 300
+    structure = torch.rand(n, 30, generator=generator)
+    sequences = seq.one_hot(["".join(rng.choice(list("ACGT"), 30)) for _ in range(n)])
+    labels = (rng.random(n) < 1 / (1 + np.exp(-6 * (structure.mean(1).numpy() - 0.5)))).astype(int)
+    x = Modalities(sequence=sequences, structure=structure, region=torch.rand(n, 5, 30, generator=generator))
+    model = _ReadsStructureMostly()
+    cases = [(model, x, labels, modality, seed) for modality in ("structure", "sequence", "region") for seed in (0, 1)]
+
+    def auroc(x_):
+        with torch.no_grad():
+            return metrics.auroc(labels, model(x_).numpy())
+
+    def reference(model, x, labels, modality, seed):
+        return auroc(x) - auroc(_permuted(x, modality, np.random.default_rng(seed).permutation(len(x))))
+
+    def shuffled_auroc(got, model, x, labels, modality, seed):
+        return np.isclose(_as_array(got), auroc(_permuted(x, modality, np.random.default_rng(seed).permutation(n))))
+
+    @functools.wraps(fn)
+    def with_generator(model, x, labels, modality, seed):
+        return fn(model, x, labels, modality, np.random.default_rng(seed))
+
+    check_function(
+        with_generator, reference, cases, name="permutation_importance",
+        describe=lambda model, x, labels, modality, seed: f"model, {len(x)} windows, {modality!r}, "
+                                                          f"np.random.default_rng({seed})",
+        hints=[Hint(shuffled_auroc, "That is the AUROC after the shuffle: return how much it dropped, the AUROC on "
+                                    "the intact data minus it."),
+               Hint(lambda got, model, x, labels, modality, seed: np.isclose(
+                   _as_array(got), -reference(model, x, labels, modality, seed)),
+                    "The sign is reversed: intact minus shuffled, so that a modality the model relies on scores "
+                    "above 0."),
+               Hint(lambda got, model, x, labels, modality, seed: modality == "region",
+                    "The model never reads 'region', so shuffling it cannot change its predictions: shuffle only the "
+                    "named modality, and the same rows of every position (whole windows, not letters).")])
+
+
+def check_hairpin(fn: Callable[[str, str], str]) -> None:
+    """Check ``fn(stem, loop) -> str``: the RNA hairpin ``stem + loop + reverse complement of stem``, whose two arms
+    pair with each other."""
+    from teachbind.data.grammar import Grammar
+
+    cases = [("GAUCCA", "CCUGCAUGCC"), ("G", "AAAA"), ("UGCAUG", "CCCCCCCCCC"), ("ACGUUA", "")]
+    for stem, loop in cases:
+        got = _call(fn, f"{stem!r}, {loop!r}", stem, loop)
+        expected = Grammar().hairpin(stem, loop)
+        if got == expected:
+            continue
+        arm = got[len(stem) + len(loop):] if isinstance(got, str) else ""
+        hint = ("The second arm is the complement read in the same direction; it must pair base for base with the "
+                "first read backwards (RNA strands pair antiparallel), so reverse it too."
+                if arm == stem.translate(str.maketrans("ACGU", "UGCA")) else
+                "The second arm is the first reversed but not complemented." if arm == stem[::-1] else
+                "RNA has U, not T." if "T" in str(got) else "")
+        raise ExerciseFailed(f"hairpin({stem!r}, {loop!r}): expected {expected!r}, got {got!r}. {hint}".rstrip())
+    _passed("hairpin", len(cases))
