@@ -211,6 +211,27 @@ def test_the_ten_week_plan_assigns_every_exercise_once():
             assert open_mark == (not exercise.graded), f"{exercise.label}: mark it (*open*) exactly when unchecked"
 
 
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
+def test_every_chapter_has_six_exercises_and_every_open_one_a_rubric_and_no_quoted_run(notebook):
+    """Six or more exercises; an open exercise (no check) has a rubric in its solution, and the numbers its
+    solution states come from the run (glued), not typed in."""
+    from teachbind.course import assignments
+
+    nb = nbformat.read(notebook, as_version=4)
+    found = assignments.exercises(nb, notebook.stem)
+    assert len(found) >= 6, f"{notebook.stem} has {len(found)} exercises"
+    for exercise in found:
+        if exercise.graded:
+            continue
+        start = next(i for i, c in enumerate(nb.cells) if f":label: {exercise.label}" in c.source)
+        end = next(i for i in range(start, len(nb.cells)) if "```{solution-end}" in nb.cells[i].source)
+        prose = " ".join(c.source.split("```{solution-start}")[-1] for c in nb.cells[start:end + 1]
+                         if c.cell_type == "markdown")
+        assert "A rubric" in prose, f"{exercise.label}: an open exercise needs a rubric in its solution"
+        unglued = re.sub(r"\{glue:text\}`[^`]*`|\$[^$]*\$|`[^`]*`", "", prose)
+        assert not re.search(r"\b0?\.\d{2,}\b", unglued), f"{exercise.label}: a result typed into the solution"
+
+
 def test_the_course_page_states_the_study_time_rates_the_estimate_uses():
     from teachbind.course import study
 
