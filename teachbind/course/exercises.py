@@ -509,7 +509,7 @@ def _small_model_probe(fn: Callable) -> Callable[[], dict]:
         x, _ = _planted_ctcf_task(3)
         with torch.no_grad():
             shape = list(model.eval()(x).shape)
-        seen = {"type": "Module", "shape": shape, "parameters": sum(p.numel() for p in model.parameters())}
+        seen = {"type": "Module", "shape": shape}
         if shape == [3]:
             model.train()
             seen["auroc"] = train_planted(model)
