@@ -107,6 +107,10 @@ def test_another_scale_a_lost_result_or_a_failed_run_re_executes(run):
     assert book.still_valid(notebook, out, parameters={"SEED": 1}) == (False, "changed: parameters")
     (out / "results" / "01_small.json").unlink()
     assert book.still_valid(notebook, out) == (False, "its results file is gone")
+    record_file = out / "execution" / "01_small.json"
+    record_file.write_text(json.dumps({**json.loads(record_file.read_text()), "status": "code cell 2 failed"}))
+    book.executed_path(notebook, out).with_suffix(".inputs.json").unlink()
+    assert book.still_valid(notebook, out) == (False, "its last run failed")
 
 
 @pytest.mark.notebook
@@ -165,11 +169,19 @@ def test_chapters_run_side_by_side_with_the_cores_shared_and_a_failure_names_its
     threads = [c for c in nbformat.read(book.executed_path(good, out), as_version=4).cells if c.cell_type == "code"]
     assert threads[1].outputs[0]["text"].split() == [str(book.threads_per_job(2))] * 2
     assert book.still_valid(good, out) == (True, "")
-    assert book.still_valid(bad, out) == (False, "no earlier run in this folder")
+    assert book.still_valid(bad, out) == (False, "its last run failed")
     printed = capsys.readouterr().out
     assert "01_good: code cell 1 of 4" in printed and "02_bad: code cell 1 of 4" in printed
     assert "02_bad: FAILED after" in printed and "code cell 3 failed: ZeroDivisionError" in printed
     assert "2 of 2 chapters done" in printed
+
+
+@pytest.mark.parametrize("cores, jobs, limit", [(2, 1, 1800), (2, 2, 3600), (16, 4, 7200), (1, 2, 1800)])
+def test_a_chapter_sharing_the_cores_gets_a_cell_limit_in_proportion(monkeypatch, cores, jobs, limit):
+    """The measured failure behind it: on two cores with --jobs 2, Chapter 4's benchmark cell (one process per
+    thread) ran past the 1,800 s that it keeps well within with both cores."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert book.cell_timeout(1800, book.threads_per_job(jobs)) == limit
 
 
 def test_the_time_left_comes_from_the_previous_run_of_each_cell():

@@ -231,11 +231,11 @@ def still_valid(notebook: Path, out: Path, *, scale: str | None = None,
     executed = executed_path(notebook, out)
     stored = cache.load(executed.with_suffix(".inputs.json"))
     record_file = out / "execution" / f"{notebook.stem}.json"
-    if stored is None or not executed.exists() or not record_file.exists():
-        return False, "no earlier run in this folder"
-    record = json.loads(record_file.read_text())
-    if record.get("status") != "ok":
+    record = json.loads(record_file.read_text()) if record_file.exists() else {}
+    if record and record.get("status") != "ok":
         return False, "its last run failed"
+    if stored is None or not executed.exists() or not record:
+        return False, "no earlier run in this folder"
     if record.get("results", True) and not (out / "results" / f"{notebook.stem}.json").exists():
         return False, "its results file is gone"
     now = cache.inputs(notebook, parameters=run_parameters(scale, parameters), modules=stored["modules"],
@@ -482,7 +482,8 @@ def _execute_in_worker(notebook: Path, out: Path, scale: str | None, timeout: in
 def execute_chapters(notebooks: list[Path], out: Path, *, scale: str | None, timeout: int, jobs: int,
                      start: float | None = None) -> dict[str, dict]:
     """Execute ``notebooks`` with ``jobs`` of them at a time, each in its own process with the cores shared out
-    (``THREAD_VARIABLES``), the longest first by their previous records; print :class:`Progress` as they go. A
+    (``THREAD_VARIABLES``), the longest first by their previous records; print :class:`Progress` as they go.
+    ``timeout`` is a cell's limit with every core; a chapter with a share of them gets :func:`cell_timeout`. A
     failing chapter does not stop the others. Return each chapter's execution record, by stem."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -498,7 +499,8 @@ def execute_chapters(notebooks: list[Path], out: Path, *, scale: str | None, tim
     records = {}
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_listen, initargs=(events,),
                              max_tasks_per_child=1) as pool:
-        running = {pool.submit(_execute_in_worker, nb, out, scale, timeout, threads): nb for nb in order}
+        running = {pool.submit(_execute_in_worker, nb, out, scale, cell_timeout(timeout, threads), threads): nb
+                   for nb in order}
         while running:
             finished, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
             while True:
@@ -567,6 +569,13 @@ def threads_per_job(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // jobs)
 
 
+def cell_timeout(timeout: int, threads: int) -> int:
+    """A cell's limit for a chapter given ``threads`` of the machine's cores, from ``timeout``, its limit with all
+    of them: a cell that shares its work out over the cores (Chapter 4's benchmark runs one process per thread)
+    takes as many times longer as it has fewer cores."""
+    return round(timeout * max(1, (os.cpu_count() or 1) / threads))
+
+
 def default_jobs() -> int:
     """How many chapters run at once by default: one per CPU core, up to the number of chapters."""
     return max(1, min(os.cpu_count() or 1, len(chapters())))
@@ -577,7 +586,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", choices=["quick", "book", "paper"], default=None,
                         help="SCALE for every chapter (default: each chapter's own default, 'book')")
     parser.add_argument("--out", type=Path, default=ROOT / "_build", help="output folder (default: _build)")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed for any one cell")
+    parser.add_argument("--timeout", type=int, default=1800,
+                        help="seconds allowed for any one cell with every core (longer in proportion for a chapter "
+                             "that shares the cores with others)")
     parser.add_argument("--jobs", type=int, default=default_jobs(),
                         help="chapters executed at once, the cores shared among them (default: one per core, "
                              f"{default_jobs()} here)")
