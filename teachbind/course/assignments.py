@@ -225,20 +225,25 @@ def without_solutions(nb, chapter: str = "the notebook"):
     return page
 
 
+def write_notebooks(notebooks: dict[Path, nbformat.NotebookNode], *, force: bool = False) -> list[Path]:
+    """Write each notebook to its path; return the paths. Refuses (``FileExistsError``, nothing written) when a
+    path exists, unless ``force``."""
+    existing = [str(t) for t in notebooks if Path(t).exists()]
+    if existing and not force:
+        raise FileExistsError(f"{', '.join(existing)} already exist: choose another folder or pass --force to "
+                              f"replace them")
+    for target, notebook in notebooks.items():
+        nbformat.validate(notebook)
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+    return list(notebooks)
+
+
 def write_assignments(chapters: list[Path], out_dir: Path, *, force: bool = False) -> list[Path]:
     """Write the student version of each chapter notebook into ``out_dir``; return the paths written.
 
     Refuses (``FileExistsError``, nothing written) when a file it would write exists, unless ``force``.
     """
-    out_dir = Path(out_dir)
-    targets = [out_dir / Path(chapter).name for chapter in chapters]
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not force:
-        raise FileExistsError(f"{', '.join(existing)} already exist: choose another folder or pass --force to "
-                              f"replace them")
-    versions = [student_version(nbformat.read(chapter, as_version=4), Path(chapter).stem) for chapter in chapters]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for target, version in zip(targets, versions):
-        nbformat.validate(version)
-        nbformat.write(version, target)
-    return targets
+    return write_notebooks({Path(out_dir) / Path(chapter).name:
+                            student_version(nbformat.read(chapter, as_version=4), Path(chapter).stem)
+                            for chapter in chapters}, force=force)

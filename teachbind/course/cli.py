@@ -1,6 +1,7 @@
 """The ``teachbind`` command: student versions of the chapters, grading, and the data registry.
 
     teachbind assignments OUT_DIR            student notebooks (solutions removed, checks kept)
+    teachbind assignments OUT_DIR --handouts one notebook per exercise that runs on its own
     teachbind grade SUBMISSIONS --out F.csv  run and grade submitted notebooks
     teachbind data list|fetch|verify         the registry of real data files
 """
@@ -19,7 +20,7 @@ KNOWN_ERRORS = (FileExistsError, FileNotFoundError, NotADirectoryError, KeyError
 def _assignments(args) -> int:
     import nbformat
 
-    from teachbind.course import assignments, book
+    from teachbind.course import assignments, book, handouts
 
     chapters = book.chapters()
     if args.chapters:
@@ -28,6 +29,11 @@ def _assignments(args) -> int:
         if unknown:
             raise KeyError(f"no chapter {', '.join(unknown)}; the chapters are {', '.join(by_name)}")
         chapters = [by_name[name.removesuffix(".ipynb")] for name in args.chapters]
+    if args.handouts:
+        written = handouts.write_handouts(chapters, args.out_dir, force=args.force)
+        print(f"{len(written)} handouts in {args.out_dir}, one per exercise, each running only the cells its "
+              f"exercise needs; grade them with `teachbind grade ... --exercises LABEL`")
+        return 0
     for chapter, path in zip(chapters, assignments.write_assignments(chapters, args.out_dir, force=args.force)):
         found = assignments.exercises(nbformat.read(chapter, as_version=4), chapter.name)
         print(f"wrote {path}: {len(found)} exercises, {sum(e.graded for e in found)} graded by a check")
@@ -41,7 +47,8 @@ def _grade(args) -> int:
     limits = grading.Limits(seconds=args.timeout, memory=int(args.memory_gb * 2**30), threads=args.threads,
                             disk=int(args.disk_gb * 2**30))
     outcomes = grading.grade(args.submissions, args.out, reference=args.reference, scale=args.scale,
-                             limits=limits, jobs=args.jobs, force=args.force, sandboxed=not args.no_sandbox)
+                             limits=limits, jobs=args.jobs, force=args.force, sandboxed=not args.no_sandbox,
+                             exercises=args.exercises)
     full = sum(o.score[0] == o.score[1] and not o.problems for o in outcomes)
     print(f"graded {len(outcomes)} submissions ({full} with full marks): {args.out} and "
           f"{args.out.with_name(args.out.stem + '-feedback')}/")
@@ -114,6 +121,9 @@ def parser() -> argparse.ArgumentParser:
     assign.add_argument("out_dir", type=Path, help="folder for the student notebooks (created)")
     assign.add_argument("--chapters", nargs="+", metavar="NAME", help="e.g. 01_sequences (default: all)")
     assign.add_argument("--force", action="store_true", help="replace student notebooks already in OUT_DIR")
+    assign.add_argument("--handouts", action="store_true",
+                        help="write one handout per exercise instead: the exercise and only the chapter cells it "
+                             "needs, so it runs on its own at quick scale")
     assign.set_defaults(run=_assignments)
 
     grade = commands.add_parser("grade", help="run and grade submitted notebooks",
@@ -126,6 +136,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, required=True, help="grades CSV to write (feedback goes beside it)")
     grade.add_argument("--reference", type=Path, help="the instructor's chapter notebook (default: the book "
                                                      "chapter each submission's metadata names)")
+    grade.add_argument("--exercises", nargs="+", metavar="LABEL",
+                       help="grade handouts of these exercises (e.g. ex-scan): run only the cells they need and "
+                            "grade only their checks")
     grade.add_argument("--scale", default="quick", choices=["quick", "book", "paper"])
     grade.add_argument("--timeout", type=float, default=600, help="seconds per submission (default 600)")
     grade.add_argument("--memory-gb", type=float, default=4, help="resident memory per submission (default 4)")

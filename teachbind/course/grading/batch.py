@@ -34,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from teachbind.course import book
+from teachbind.course import assignments, book, handouts
 from teachbind.course.grading import notebooks, sandbox
 from teachbind.course.grading.notebooks import Check, Submission
 
@@ -88,14 +88,31 @@ def _known_check(name: str):
     return check if name.startswith("check_") and callable(check) else None
 
 
-def load_reference(path: Path) -> Reference:
+def load_reference(path: Path, exercises: list[str] | None = None) -> Reference:
     """The instructor's notebook at ``path``, with its checks; :class:`notebooks.ReferenceError` if a check cell
-    does anything but import and call checks the grader knows."""
+    does anything but import and call checks the grader knows. With ``exercises``, the instructor's handout of
+    those exercises (:func:`teachbind.course.handouts.instructor_handout`): only the cells they need run, and only
+    their checks are graded."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"the reference chapter {path} does not exist")
     nb = nbformat.read(path, as_version=4)
+    if exercises:
+        nb = handouts.instructor_handout(nb, path.stem, list(exercises))
     return Reference(nb, path.stem, tuple(notebooks.reference_checks(nb, _known_check, path.name)))
+
+
+def _references(chapters: list[Path], exercises: list[str] | None) -> dict[str, Reference]:
+    """The reference of each chapter by name; with ``exercises``, the handouts of the chapters that hold them."""
+    if not exercises:
+        return {ref.chapter: ref for ref in map(load_reference, chapters)}
+    held = {Path(chapter): [e.label for e in assignments.exercises(nbformat.read(chapter, as_version=4))]
+            for chapter in chapters}
+    unknown = [label for label in exercises if not any(label in labels for labels in held.values())]
+    if unknown:
+        raise KeyError(f"no chapter has exercise {', '.join(unknown)}")
+    return {ref.chapter: ref for ref in (load_reference(chapter, [l for l in exercises if l in labels])
+                                         for chapter, labels in held.items() if set(exercises) & set(labels))}
 
 
 def _zero_rows(checks, reason: str) -> list[dict]:
@@ -429,11 +446,13 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, chapters: list[Path] | None = None,
           scale: str = "quick", limits: Limits | None = None, jobs: int | None = None, force: bool = False,
-          sandboxed: bool = True, progress=print) -> list[Outcome]:
+          sandboxed: bool = True, exercises: list[str] | None = None, progress=print) -> list[Outcome]:
     """Grade every notebook in ``submissions_dir``; write ``out`` (CSV, one row per student and check, plus a
     ``(notebook)`` row for a notebook with problems) and ``<out stem>-feedback/<student>.md``.
 
-    ``chapters`` are the reference notebooks a submission's metadata may name (default: the book's). Runs ``jobs``
+    ``chapters`` are the reference notebooks a submission's metadata may name (default: the book's; with
+    ``exercises``, the book's chapters that hold them). ``exercises`` grades handouts: only those exercises' cells
+    run and only their checks count (:func:`load_reference`). Runs ``jobs``
     submissions at once (default: one per CPU core), each with ``limits``, in a sandbox; without one
     (:class:`sandbox.SandboxUnavailable`) nothing runs unless ``sandboxed=False``, for trusted notebooks only.
     """
@@ -449,9 +468,8 @@ def grade(submissions_dir: Path, out: Path, *, reference: Path | None = None, ch
     if sandboxed and (reason := sandbox.unavailable()):
         raise sandbox.SandboxUnavailable(f"cannot start a sandbox: {reason}. Untrusted notebooks are never run "
                                          f"outside one; to grade trusted notebooks without it, pass --no-sandbox")
-    given = load_reference(reference) if reference is not None else None
-    known = {} if given else {ref.chapter: ref for ref in map(load_reference, chapters if chapters is not None
-                                                                            else book.chapters())}
+    given = load_reference(reference, exercises) if reference is not None else None
+    known = {} if given else _references(chapters if chapters is not None else book.chapters(), exercises)
     jobs = jobs or os.cpu_count() or 1
     limits = limits or Limits()
     if limits.threads is None:
