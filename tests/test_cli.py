@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, requires_mirror
-from teachbind.course import assignments, cli
+from teachbind.course import assignments, cli, handouts
 from test_grading import tiny_chapter
 
 SMALL = "basset_metadata/targets.txt"
@@ -63,6 +63,28 @@ def test_grade_command_writes_grades_and_feedback(tmp_path):
     assert (tmp_path / "grades-feedback" / "99_tiny.md").exists()
     again = run("grade", str(subs), "--out", str(tmp_path / "grades.csv"), "--reference", str(reference))
     assert again.returncode == 2 and "already exist" in again.stderr
+
+
+def test_handouts_are_written_one_per_exercise_and_graded_on_their_exercise(tmp_path, capsys):
+    reference = tmp_path / "chapters" / "99_tiny.ipynb"
+    reference.parent.mkdir()
+    nbformat.write(tiny_chapter(), reference)
+    assert cli.main(["assignments", str(tmp_path / "subs"), "--handouts", "--chapters", "01_sequences"]) == 0
+    count = len(assignments.exercises(nbformat.read(ROOT / "nbs" / "01_sequences.ipynb", as_version=4)))
+    assert f"{count} handouts in" in capsys.readouterr().out
+    assert len(list((tmp_path / "subs").glob("01_sequences-ex-*.ipynb"))) == count
+    subs = tmp_path / "tiny"
+    subs.mkdir()
+    nbformat.write(handouts.handout(tiny_chapter(), "99_tiny", ["ex-scan"]), subs / "ada.ipynb")
+    result = run("grade", str(subs), "--out", str(tmp_path / "grades.csv"), "--reference", str(reference),
+                 "--exercises", "ex-scan", "--timeout", "60", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert [(r["student"], r["exercise"], r["points"], r["max_points"]) for r in rows] == [
+        ("ada", "ex-scan", "0", "2")]
+    wrong = run("grade", str(subs), "--out", str(tmp_path / "g2.csv"), "--reference", str(reference),
+                "--exercises", "ex-nope")
+    assert wrong.returncode == 2 and "has no exercise 'ex-nope'" in wrong.stderr
 
 
 def test_grade_names_a_missing_folder_or_reference(tmp_path, capsys):

@@ -131,6 +131,13 @@ def test_a_handout_is_graded_by_running_only_what_its_exercise_needs(tmp_path):
     assert outcomes["solved"].score == (2, 2) and not outcomes["solved"].problems, outcomes["solved"]
     assert outcomes["student"].score == (0, 2) and "not written yet" in outcomes["student"].rows[0]["feedback"]
     assert outcomes["no_statement"].score == (0, 2), "leaving the exercise out does not shrink what it is out of"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "student.ipynb").write_bytes((subs / "student.ipynb").read_bytes())
+    [student] = grading.grade(alone, tmp_path / "whole.csv", reference=chapter, jobs=1)
+    assert student.score == (0, 3)
+    assert any("pass --exercises ex-scan" in problem for problem in student.problems), student.problems
+    assert any("a cell outside the handout ran" in problem for problem in student.problems)
     with pytest.raises(KeyError, match="ex-nope"):
         grading.grade(subs, tmp_path / "h.csv", chapters=[chapter], exercises=["ex-nope"], jobs=1)
 

@@ -340,6 +340,11 @@ def grade_one(submission: Submission, reference: Reference | None, chapters: dic
             return outcome
         reference = chapters[submitted.chapter]
     answers = notebooks.answer_cells(reference.nb, reference.chapter, submitted)
+    beyond = sorted({check.exercise for check in reference.checks} - set(submitted.handout))
+    if submitted.handout and beyond:
+        outcome.problems.append(f"this notebook is the handout of {', '.join(submitted.handout)}, graded here on "
+                                f"{', '.join(beyond)} too: to grade it on its own exercises, pass --exercises "
+                                f"{' '.join(submitted.handout)}")
     for label in sorted({check.exercise for check in reference.checks} - set(answers)):
         outcome.problems.append(f"the statement of exercise {label} is not in the notebook, so its answer was not "
                                 f"found (answers go in the cells between an exercise and its check)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from teachbind.course import assignments
 MAX_BYTES = 64 * 2**20
 MAX_CELLS = 2000
 OBSERVATION = "application/vnd.teachbind.observation+json"
+LABEL = re.compile(r"ex-[a-z0-9-]{1,40}")
+MAX_LABELS = 10
 
 
 class ReferenceError(ValueError):
@@ -95,10 +98,12 @@ class Unreadable(ValueError):
 
 @dataclass(frozen=True)
 class Submitted:
-    """What the grader takes from a submission: each cell's type and source, and the chapter its metadata names."""
+    """What the grader takes from a submission: each cell's type and source, and the chapter and the handout's
+    exercise labels (``ex-...``) its metadata names."""
 
     cells: list[tuple[str, str]]
     chapter: str | None
+    handout: tuple[str, ...] = ()
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -165,7 +170,10 @@ def read_submission(path: Path) -> Submitted:
     metadata = nb.get("metadata")
     book = metadata.get("teachbind") if isinstance(metadata, dict) else None
     chapter = book.get("chapter") if isinstance(book, dict) else None
-    return Submitted(cells, chapter if isinstance(chapter, str) else None)
+    handout = book.get("handout") if isinstance(book, dict) else None
+    labels = tuple(label for label in handout if isinstance(label, str) and LABEL.fullmatch(label)) if isinstance(
+        handout, list) else ()
+    return Submitted(cells, chapter if isinstance(chapter, str) else None, labels[:MAX_LABELS])
 
 
 @dataclass(frozen=True)
