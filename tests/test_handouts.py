@@ -26,6 +26,12 @@ def test_a_cell_binds_what_it_assigns_defines_and_imports_and_reads_only_what_it
     assert {"np", "x", "y", "g", "z"} <= found["replaces"] and "acc" not in found["replaces"]
 
 
+def test_inside_a_loop_a_name_bound_before_it_is_read_is_not_read_from_earlier_cells():
+    found = _names("for name in names:\n    start = clock()\n    rows.append(name, start)\n"
+                   "    if start:\n        late = start\nprint(late)\n")
+    assert found["reads"] - {"print"} == {"names", "clock", "rows", "late"}
+
+
 def test_changing_an_object_in_place_reads_and_changes_it_but_calling_a_module_does_not():
     found = _names("model.load_state_dict(state)\nscores[0] = 1\nconfig.width = 4\ntorch.manual_seed(0)\n",
                    {"torch"})

@@ -93,17 +93,6 @@ def _changed(statement: ast.stmt) -> set[str]:
     return found
 
 
-def _loop_names(statement: ast.stmt) -> set[str]:
-    """Names a ``for`` or ``with`` statement binds before its body reads them."""
-    targets = []
-    for inner in _top_statements([statement]):
-        if isinstance(inner, ast.For | ast.AsyncFor):
-            targets.append(inner.target)
-        elif isinstance(inner, ast.With | ast.AsyncWith):
-            targets += [item.optional_vars for item in inner.items if item.optional_vars is not None]
-    return {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
-
-
 def _replaced(statement: ast.stmt) -> set[str]:
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return {statement.name}
@@ -115,6 +104,45 @@ def _replaced(statement: ast.stmt) -> set[str]:
     return set()
 
 
+def _expression_reads(node: ast.AST) -> set[str]:
+    return _reads(symtable.symtable(ast.unparse(node), "expression", "exec"))
+
+
+def _target_names(node: ast.AST | None) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} if node is not None else set()
+
+
+def _block_reads(statements: list[ast.stmt], bound: set[str], modules: frozenset[str]) -> set[str]:
+    """Names a block reads before it binds them, in the order it runs: a name bound earlier in the block (or by a
+    ``for``/``with`` header around it) is not read from outside."""
+    reads, bound = set(), set(bound)
+    for statement in statements:
+        if isinstance(statement, ast.For | ast.AsyncFor):
+            reads |= _expression_reads(statement.iter) - bound
+            reads |= _block_reads(statement.body, bound | _target_names(statement.target), modules)
+            reads |= _block_reads(statement.orelse, bound, modules)
+        elif isinstance(statement, ast.If | ast.While):
+            reads |= _expression_reads(statement.test) - bound
+            reads |= _block_reads(statement.body, bound, modules) | _block_reads(statement.orelse, bound, modules)
+        elif isinstance(statement, ast.With | ast.AsyncWith):
+            for item in statement.items:
+                reads |= _expression_reads(item.context_expr) - bound
+            inner = bound | {name for item in statement.items for name in _target_names(item.optional_vars)}
+            reads |= _block_reads(statement.body, inner, modules)
+        elif isinstance(statement, ast.Try):
+            for block in (statement.body, statement.orelse, statement.finalbody):
+                reads |= _block_reads(block, bound, modules)
+            for handler in statement.handlers:
+                if handler.type is not None:
+                    reads |= _expression_reads(handler.type) - bound
+                reads |= _block_reads(handler.body, bound | ({handler.name} if handler.name else set()), modules)
+        else:
+            changed = _changed(statement) - modules
+            reads |= (_expression_reads(statement) | changed) - bound
+            bound |= _replaced(statement) - changed
+    return reads
+
+
 def cell_names(source: str, modules: frozenset[str] = frozenset()) -> Names:
     """The :class:`Names` of one code cell's ``source`` (IPython magics read as ``pass``); a method call on one of
     ``modules`` (``torch.manual_seed(0)``) does not count as changing it. A name the cell binds before it reads it
@@ -123,14 +151,12 @@ def cell_names(source: str, modules: frozenset[str] = frozenset()) -> Names:
     tree = ast.parse(python)
     table = symtable.symtable(python, "cell", "exec")
     binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
-    reads, changes, bound = set(), set(), set()
+    changes = {name for statement in _top_statements(tree.body) for name in _changed(statement)} - modules
+    replaces = set()
     for statement in tree.body:
-        text = ast.unparse(statement)
-        changed = {name for inner in _top_statements([statement]) for name in _changed(inner)} - modules
-        reads |= (_reads(symtable.symtable(text, "statement", "exec")) | changed) - _loop_names(statement) - bound
-        changes |= changed
-        bound |= _replaced(statement) - changed
-    return Names(frozenset(binds | changes), frozenset(bound - reads), frozenset(changes), frozenset(reads))
+        replaces |= _replaced(statement) - _changed(statement)
+    reads = _block_reads(tree.body, set(), modules)
+    return Names(frozenset(binds | changes), frozenset(replaces - reads), frozenset(changes), frozenset(reads))
 
 
 def _imported(nb) -> frozenset[str]:
