@@ -7,8 +7,8 @@ cells. A cell is kept when it binds a name a kept cell reads, or changes one in 
 ``x.attr = ...``, ``x.method(...)`` as a statement, for ``x`` that is not an imported module). Cells that only draw,
 glue or record are left out, which is what makes a section fast at quick scale.
 
-The grader runs a submission the same way (:func:`needed_cells` for the exercises the submission states), so a
-handout is graded without executing the rest of its chapter.
+The grader runs a handout the same way (``teachbind grade --exercises``: the instructor's handout is the notebook it
+runs), so a handout is graded without executing the rest of its chapter, and out of its exercises' points.
 """
 
 from __future__ import annotations
@@ -222,11 +222,18 @@ def handout_cells(nb, labels: list[str], chapter: str = "the notebook") -> list[
     return sorted(set(opening_cells(nb)) | set(needed) | set(sections))
 
 
-def _intro(chapter: str, labels: list[str], setup: int) -> str:
+def _title(nb, chapter: str) -> str:
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("# ")), None)
+    return f"Chapter {first.splitlines()[0][2:].strip()}" if first else chapter
+
+
+def _intro(title: str, labels: list[str], setup: int) -> str:
     which = ", ".join(f"`{label}`" for label in labels)
-    return (f"**Handout: {which} from {chapter}.** The {setup} code cells before the exercise are the chapter's, "
-            f"the ones the exercise needs; run them first (at `SCALE = \"quick\"` they take a minute or two). "
-            f"The rest of the chapter is left out.")
+    needs = ("It needs nothing else from the chapter." if not setup else
+             f"The {setup} code cell{'s' if setup > 1 else ''} after this one, before the exercise, "
+             f"{'are' if setup > 1 else 'is'} the chapter's that the exercise reads from; run "
+             f"{'them' if setup > 1 else 'it'} first, at `SCALE = \"quick\"`.")
+    return f"**Handout: {which} from {title}.** {needs} The rest of the chapter is left out."
 
 
 def instructor_handout(nb, chapter: str, labels: list[str]):
@@ -234,15 +241,15 @@ def instructor_handout(nb, chapter: str, labels: list[str]):
     scale."""
     keep = handout_cells(nb, labels, chapter)
     opening = opening_cells(nb)
-    setup = sum(nb.cells[i].cell_type == "code" for i in keep if i not in opening) - sum(
-        nb.cells[i].cell_type == "code" for label in labels for i in section_cells(nb, label, chapter))
+    sections = {i for label in labels for i in section_cells(nb, label, chapter)}
+    setup = sum(nb.cells[i].cell_type == "code" for i in keep if i not in opening and i not in sections)
     handout = copy.deepcopy(nb)
     cells = [handout.cells[i] for i in keep]
     for cell in cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             cell.source = re.sub(r'^SCALE\s*=\s*"[a-z]+"', 'SCALE = "quick"', cell.source, flags=re.MULTILINE)
     position = len([i for i in keep if i in opening])
-    cells.insert(position, nbformat.v4.new_markdown_cell(_intro(chapter, labels, setup), id="handout"))
+    cells.insert(position, nbformat.v4.new_markdown_cell(_intro(_title(nb, chapter), labels, setup), id="handout"))
     handout.cells = cells
     handout.metadata["teachbind"] = {"chapter": chapter, "handout": list(labels)}
     return handout
