@@ -17,12 +17,15 @@ CHAPTER = re.compile(r"(\d\d)_[^/]*\.ipynb$")
 MAGIC = re.compile(r"^(\s*)[%!].*$")
 
 
+def as_python(source: str) -> str:
+    """A code cell's source with each IPython magic or shell line (``%pip``, ``!ls``) read as ``pass``."""
+    return "\n".join(MAGIC.sub(r"\1pass", line) for line in source.splitlines())
+
+
 def code_of(notebook: Path) -> str:
-    """The Python of a notebook's code cells, each IPython magic or shell line (``%pip``, ``!ls``) read as
-    ``pass``."""
+    """The Python of a notebook's code cells (:func:`as_python`)."""
     cells = json.loads(Path(notebook).read_text())["cells"]
-    sources = ("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return "\n".join(MAGIC.sub(r"\1pass", line) for source in sources for line in source.splitlines())
+    return "\n".join(as_python("".join(c["source"])) for c in cells if c["cell_type"] == "code")
 
 
 def package_names(source: str, package: str = "teachbind") -> set[str]:

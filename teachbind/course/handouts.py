@@ -23,9 +23,7 @@ from pathlib import Path
 import nbformat
 
 from teachbind.course import assignments
-
-MAGIC = re.compile(r"^(\s*)[%!].*$", re.MULTILINE)
-
+from teachbind.course.chapters import as_python
 
 @dataclass(frozen=True)
 class Names:
@@ -37,10 +35,6 @@ class Names:
     replaces: frozenset[str]
     changes: frozenset[str]
     reads: frozenset[str]
-
-
-def _python(source: str) -> str:
-    return MAGIC.sub(r"\1pass", source)
 
 
 def _reads(table: symtable.SymbolTable) -> set[str]:
@@ -147,7 +141,7 @@ def cell_names(source: str, modules: frozenset[str] = frozenset()) -> Names:
     """The :class:`Names` of one code cell's ``source`` (IPython magics read as ``pass``); a method call on one of
     ``modules`` (``torch.manual_seed(0)``) does not count as changing it. A name the cell binds before it reads it
     is not read from earlier cells."""
-    python = _python(source)
+    python = as_python(source)
     tree = ast.parse(python)
     table = symtable.symtable(python, "cell", "exec")
     binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
@@ -163,7 +157,7 @@ def _imported(nb) -> frozenset[str]:
     found = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
-            for node in ast.walk(ast.parse(_python(cell.source))):
+            for node in ast.walk(ast.parse(as_python(cell.source))):
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     found |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
     return frozenset(found)
