@@ -4,7 +4,7 @@ Usage: .venv/bin/python scripts/benchmark.py [--sequences 1000000] [--length 101
                                              [--device auto]
 
 The teachbind sequence kernels run on one core (they are single-threaded numba loops); their Python baselines are
-timed on a subset and their rate extrapolated, which the table says. DeepBind training (Chapter 2) runs one epoch
+timed on a subset and their rate extrapolated, which the table says. DeepBind training (Chapter 3) runs one epoch
 of batch-64 SGD over ``--training`` sequences on ``--device``, once with :func:`teachbind.train.fit` (the data kept
 on the device as one tensor, batches indexed from it) and once with the usual per-sample ``Dataset`` and
 ``DataLoader``, same model, same optimiser, same data; on the CPU both use one thread.

@@ -1,4 +1,4 @@
-"""Basset training throughput (Chapter 3): data held on the device beside a standard DataLoader, in one run.
+"""Basset training throughput (Chapter 4): data held on the device beside a standard DataLoader, in one run.
 
 Usage: .venv/bin/python scripts/benchmark_basset.py [--device auto] [--sequences 2560] [--tasks 164]
                                                     [--filters 300,200,200] [--hidden 1000,1000]

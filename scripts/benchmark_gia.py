@@ -1,4 +1,4 @@
-"""Global Importance Analysis throughput (Chapter 5): the batched 6-mer scan beside one experiment per k-mer.
+"""Global Importance Analysis throughput (Chapter 6): the batched 6-mer scan beside one experiment per k-mer.
 
 Usage: .venv/bin/python scripts/benchmark_gia.py [--device auto] [--backgrounds 1000] [--naive-kmers 128]
                                                  [--batch-size 8192] [--threads N]

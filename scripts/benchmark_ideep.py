@@ -1,4 +1,4 @@
-"""iDeep benchmark throughput on the CPU (Chapter 4): experiments in parallel single-threaded processes beside one
+"""iDeep benchmark throughput on the CPU (Chapter 5): experiments in parallel single-threaded processes beside one
 process that uses every thread.
 
 Usage: TEACHBIND_DATA_DIR=../shared/data .venv/bin/python scripts/benchmark_ideep.py [--experiments 2] [--epochs 3]

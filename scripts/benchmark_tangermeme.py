@@ -5,8 +5,8 @@ Usage: .venv/bin/python scripts/benchmark_tangermeme.py [--threads 2] [--repeat 
 Each row runs teachbind's version and tangermeme 1.6.0's (installed with the test extra) on the same model and the
 same one-hot inputs, alternately (teachbind, tangermeme, teachbind, ...), and keeps each one's best of ``--repeat``
 runs; the ratio is tangermeme's time over teachbind's (above 1: teachbind is faster). ``tests/test_tangermeme.py``
-checks that the two give the same results on such inputs. Models: DeepBind as Chapter 2 builds it for ChIP-seq
-(16 detectors of width 24, 101 nt), Basset at Chapter 3's book widths (64 filters per layer, 600 bp, 2 tasks) and
+checks that the two give the same results on such inputs. Models: DeepBind as Chapter 3 builds it for ChIP-seq
+(16 detectors of width 24, 101 nt), Basset at Chapter 4's book widths (64 filters per layer, 600 bp, 2 tasks) and
 at the published widths (300, 200, 200 filters, two layers of 1000 units, 164 tasks), where tangermeme's ISM job is
 long enough (over 30 s) for it to switch to its fastISM path. One row times ``motifs.tomtom`` against memelite's
 ``tomtom``, which it wraps and to which it adds q-values and a table (it reads JASPAR through the data registry:

@@ -43,14 +43,14 @@ CHAPTER_NUMBERS = {  # chapter: {name: (threshold in tests/test_book.py, functio
                                                                    if k.startswith(STRONG))),
         "planted motif AUROC": ("> 0.95", lambda r: r["planted_motif_auc"]),
     },
-    "02_deepbind": {
+    "03_deepbind": {
         "planted motif TomTom q": ("< 0.05", lambda r: r["planted_motif_tomtom_q"]),
         "planted motif AUROC": ("> 0.95", lambda r: r["planted_motif_auc"]),
         "ELK1 DeepBind AUROC": ("> 0.85", lambda r: next(v for k, v in r["deepbind_auc"].items()
                                                          if k.startswith("ELK1"))),
         "lowest RNAcompete r": ("> 0.2", lambda r: min(r["rnacompete_pearson"].values())),
     },
-    "03_basset": {
+    "04_basset": {
         "synthetic mean AUROC": ("> 0.6", lambda r: r["synthetic_auroc_mean"]),
         "6-mer AUROC": ("in (0.6, 1)", lambda r: r["kmer_auroc"]),
         "DHS AUROC": ("in (0.55, 1)", lambda r: r["dhs_auroc"]),
@@ -58,7 +58,7 @@ CHAPTER_NUMBERS = {  # chapter: {name: (threshold in tests/test_book.py, functio
         "augmented minus published": ("> -0.03", lambda r: r["dhs_auroc"] - r["dhs_auroc_published"]),
         "filters annotated": ("< 0.5", lambda r: r["filters_annotated_fraction"]),
     },
-    "04_ideep": {
+    "05_ideep": {
         "PUM2 iDeep AUROC": ("> 0.9", lambda r: r["ideep_auc"]["23_PARCLIP_PUM2_hg19"]),
         "lowest modality AUROC": ("> 0.5", lambda r: min(r["modality_auc"].values())),
         "no-pretraining mean AUROC": ("in (0.5, 1)", lambda r: r["ideep_auc_mean_no_pretraining"]),
@@ -69,7 +69,7 @@ CHAPTER_NUMBERS = {  # chapter: {name: (threshold in tests/test_book.py, functio
                                           - r["synthetic_auc"]["iDeep"]),
         "structure correlation": ("in (0, 0.6)", lambda r: r["structure_correlation"]),
     },
-    "05_residualbind": {
+    "06_residualbind": {
         "VTS1 ResidualBind r": ("in (0.2, 1)", lambda r: r["residualbind_pearson"]["VTS1"]),
         "planted one copy": ("in (0.9, 1.1)", lambda r: r["gia_planted"]["one copy"]),
         "planted spacing bonus": ("> 0.5", lambda r: r["gia_planted"]["two copies, 4 nt apart"]

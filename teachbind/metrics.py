@@ -1,5 +1,6 @@
-"""Evaluation metrics: AUROC and AUPR for binding classification, Pearson r for binding intensities.
-Introduced in Chapter 1 (``nbs/01_sequences.ipynb``).
+"""Evaluation metrics: AUROC and AUPR for binding classification, Pearson and Spearman r for binding intensities,
+and bootstrap intervals for them. Introduced in Chapter 1 (``nbs/01_sequences.ipynb``); the intervals and Spearman r
+in Chapter 2 (``nbs/02_training.ipynb``).
 
 Each takes ``labels`` (or targets) and ``scores`` of shape ``(N,)`` as NumPy arrays, tensors or lists, and returns
 a float. AUROC is the probability that a random bound sequence scores above a random unbound one (0.5 = chance);
@@ -10,6 +11,8 @@ positives.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -100,3 +103,68 @@ def auroc_columns(labels, scores) -> np.ndarray:
 
     ranks = rankdata(s, axis=0)
     return (ranks[positive].sum(axis=0) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def spearman(targets, predictions) -> float:
+    """Spearman rank correlation: :func:`pearson` of the ranks (ties sharing their mean rank), 1 for any increasing
+    relation, straight or not."""
+    from scipy.stats import rankdata
+
+    x, y = _as_1d(targets, "targets"), _as_1d(predictions, "predictions")
+    if x.shape != y.shape:
+        raise ValueError(f"targets have {x.size} entries but predictions have {y.size}")
+    return pearson(rankdata(x), rankdata(y))
+
+
+class Interval(NamedTuple):
+    """A measured value and its bootstrap interval: ``estimate`` on the whole test set, ``low`` and ``high`` the
+    percentiles of the resampled values."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def _resamples(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``(n, N)`` indices drawn with replacement; for 0/1 labels, within each class (negatives first), so every
+    resample keeps the test set's number of positives and negatives (and an AUROC)."""
+    rng = np.random.default_rng(seed)
+    if np.isin(labels, (0, 1)).all() and labels.min() != labels.max():
+        classes = [np.flatnonzero(labels == c) for c in (0, 1)]
+        return np.concatenate([c[rng.integers(0, c.size, (n, c.size))] for c in classes], axis=1)
+    return rng.integers(0, labels.size, (n, labels.size))
+
+
+def _resampled(metric: Callable, labels: np.ndarray, scores: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``metric`` on each resample ``index`` ``(n, N)``; the AUROC of all of them at once (:func:`auroc_columns`),
+    since within-class resamples share one order of labels."""
+    if metric is auroc:
+        return auroc_columns(labels[index[0]], scores[index].T)
+    return np.array([metric(labels[i], scores[i]) for i in index])
+
+
+def bootstrap(labels, scores, metric: Callable = auroc, *, n: int = 1000, level: float = 0.95,
+              seed: int = 0) -> Interval:
+    """``metric(labels, scores)`` (``(N,)`` each) with its percentile bootstrap interval: the test set resampled
+    ``n`` times with replacement (within each class for 0/1 labels), the metric recomputed on each resample, and
+    the central ``level`` of those values. It says how much the number would move on another test set of the same
+    size drawn from the same source."""
+    y, s = _as_1d(labels, "labels"), _as_1d(scores, "scores")
+    values = _resampled(metric, y, s, _resamples(y, n, seed))
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(float(metric(y, s)), float(low), float(high))
+
+
+def paired_bootstrap(labels, scores_a, scores_b, metric: Callable = auroc, *, n: int = 1000, level: float = 0.95,
+                     seed: int = 0) -> Interval:
+    """The difference ``metric(labels, scores_a) - metric(labels, scores_b)`` of two models scored on the same test
+    set, with its bootstrap interval: both models' scores are resampled together, so what the two share (the
+    same hard and easy sequences) cancels. An interval that excludes 0 says A and B differ on this source of data;
+    one that includes it says this test set cannot tell them apart."""
+    y, a, b = _as_1d(labels, "labels"), _as_1d(scores_a, "scores_a"), _as_1d(scores_b, "scores_b")
+    if not y.shape == a.shape == b.shape:
+        raise ValueError(f"labels, scores_a and scores_b have {y.size}, {a.size} and {b.size} entries")
+    index = _resamples(y, n, seed)
+    values = _resampled(metric, y, a, index) - _resampled(metric, y, b, index)
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(float(metric(y, a) - metric(y, b)), float(low), float(high))

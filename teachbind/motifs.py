@@ -281,7 +281,7 @@ def tomtom(queries: Sequence[Motif | np.ndarray], targets: Sequence[Motif], *, n
     ``distance`` compares two columns. ``"euclidean"`` (memelite's own, the default) scores the distance between
     their letter probabilities; a flat column then sits close to every weak column of the database, and a flat
     19-column matrix "matches" long motifs such as CTCF's with q < 1e-10, so weak matrices must be kept out.
-    ``"pearson"`` (``tomtom -dist pearson``, as Basset's and iDeep's scripts ran it; Chapter 3) scores their
+    ``"pearson"`` (``tomtom -dist pearson``, as Basset's and iDeep's scripts ran it; Chapter 4) scores their
     correlation, so a flat column resembles nothing. memelite implements only the Euclidean distance; the
     Pearson one is that distance between :func:`pearson_columns`.
     """

@@ -1,5 +1,5 @@
 """Running a trained model: the one :func:`predict` every operation on a model is built on, introduced in
-Chapter 2 (``nbs/02_deepbind.ipynb``).
+Chapter 2 (``nbs/02_training.ipynb``).
 
 Every operation on a model (prediction, :mod:`teachbind.interpret`'s attributions, :mod:`teachbind.interpret.gia`'s
 experiments, motif scanning) has the calling shape ``op(model, x, *, target=None, batch_size=BATCH_SIZE,
@@ -102,6 +102,6 @@ def predict_both_strands(model: torch.nn.Module, x: torch.Tensor, *, target: Tar
                          batch_size: int = BATCH_SIZE, device: str | torch.device = "auto", amp: bool = True
                          ) -> torch.Tensor:
     """The mean of :func:`predict` on one-hot DNA ``x`` ``(N, 4, L)`` and on its reverse complement: a model that
-    read one strand at a time scores both strands of each sequence. Introduced in Chapter 3."""
+    read one strand at a time scores both strands of each sequence. Introduced in Chapter 4."""
     options = dict(target=target, batch_size=batch_size, device=device, amp=amp)
     return (predict(model, x, **options) + predict(model, reverse_complement(x), **options)) / 2

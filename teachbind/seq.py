@@ -223,7 +223,7 @@ def reverse_complement(seqs, alphabet: str | Alphabet = "DNA"):
 def random_strands(x: torch.Tensor, *, seed: int) -> torch.Tensor:
     """Reverse-complement augmentation: one-hot DNA ``(N, 4, L)`` with each sequence independently replaced, with
     probability 0.5, by its :func:`reverse_complement`, the other strand of the same DNA. Returns a new tensor;
-    the same ``seed`` picks the same sequences. Introduced in Chapter 3 (``nbs/03_basset.ipynb``)."""
+    the same ``seed`` picks the same sequences. Introduced in Chapter 4 (``nbs/04_basset.ipynb``)."""
     check_one_hot(x, "random_strands")
     flipped = torch.rand(len(x), generator=torch.Generator().manual_seed(seed)) < 0.5
     out = x.clone()
@@ -235,7 +235,7 @@ def random_shifts(x: torch.Tensor, max_shift: int, *, seed: int) -> torch.Tensor
     """Shift augmentation: one-hot sequences ``(N, 4, L)``, each moved by its own random number of positions
     between ``-max_shift`` and ``max_shift`` (uniform), the positions uncovered at one end filled with zeros and
     those pushed past the other end dropped; ``L`` is kept. Returns a new tensor; the same ``seed`` gives the
-    same shifts. Introduced in Chapter 3 (``nbs/03_basset.ipynb``)."""
+    same shifts. Introduced in Chapter 4 (``nbs/04_basset.ipynb``)."""
     check_one_hot(x, "random_shifts")
     if not 0 <= max_shift < x.shape[-1]:
         raise ValueError(f"max_shift must be between 0 and the length minus one ({x.shape[-1] - 1}), got {max_shift}")

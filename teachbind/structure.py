@@ -1,5 +1,5 @@
 """RNA secondary structure as model input: per-position unpaired probabilities from ViennaRNA (Lorenz et al. 2011).
-Introduced in Chapter 4 (``nbs/04_ideep.ipynb``) and used again in Chapter 5.
+Introduced in Chapter 5 (``nbs/05_ideep.ipynb``) and used again in Chapter 6.
 
 An RBP often reads its motif only where the RNA is single-stranded. ``RNAplfold -u 1`` gives, for each position, the
 probability that it is unpaired, averaged over the Boltzmann ensemble of structures. ResidualBind's "with structure"

@@ -1,4 +1,5 @@
-"""One readable training loop, shared by every chapter, and DeepBind's random-search calibration (Chapter 2).
+"""One readable training loop, written by hand in Chapter 2 (``nbs/02_training.ipynb``) and shared by every chapter,
+and the random-search calibration with cross-validation that DeepBind used (Chapters 2 and 3).
 
 The data sets in this book fit in memory, so :func:`fit` keeps them as tensors on the training device and
 indexes mini-batches directly: no per-sample ``DataLoader``. On CUDA it trains in bfloat16 mixed precision.
@@ -201,6 +202,24 @@ def first_that_learns(options: dict, train: Callable[[object], object | None], w
         then = "; trying the next" if len(passed) < len(options) else ""
         warnings.warn(f"{what}: {kind} {key} learned nothing ({reason}){then}", RuntimeWarning, stacklevel=2)
     raise NothingLearned(f"{what}: none of the {len(options)} {kind}s learned; {advice}")
+
+
+def group_split(groups, fraction: float = 0.2, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, held_out)`` of ``groups`` ``(N,)`` (a chromosome, a gene, the peak a window was cut from)
+    holding out whole groups, drawn at random, until at least ``fraction`` of the examples are held out: no group
+    has examples on both sides, so a model cannot score well on the held-out ones by remembering their neighbours.
+    Introduced in Chapter 2."""
+    groups = np.asarray(groups)
+    names, counts = np.unique(groups, return_counts=True)
+    if names.size < 2:
+        raise ValueError(f"a group split needs at least two groups, got {names.size}")
+    order = np.random.default_rng(seed).permutation(names.size)
+    taken = np.cumsum(counts[order]) < fraction * groups.size
+    taken[np.argmin(taken)] = True
+    held_out = np.isin(groups, names[order[taken]])
+    if held_out.all():
+        raise ValueError(f"fraction {fraction} would hold out every group")
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
 
 
 def random_split(n: int, fraction: float = 0.1, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,9 @@
 executed notebook saves them with the widget's state and the static website shows the explorer as it was left.
 Each chapter that shows an explorer also shows the same figure as a plain one.
 
-- :func:`mutation_map_explorer`: edit a sequence, see the prediction and the mutation map update (Chapter 2).
-- :func:`filter_browser`: pick a learned filter, see its logo and its best database match (Chapter 2).
-- :func:`gia_playground`: a pattern, its position, copies and spacing → its global importance (Chapter 5).
+- :func:`mutation_map_explorer`: edit a sequence, see the prediction and the mutation map update (Chapter 3).
+- :func:`filter_browser`: pick a learned filter, see its logo and its best database match (Chapter 3).
+- :func:`gia_playground`: a pattern, its position, copies and spacing → its global importance (Chapter 6).
 """
 
 from __future__ import annotations

@@ -178,7 +178,7 @@ def test_chapters_run_side_by_side_with_the_cores_shared_and_a_failure_names_its
 
 @pytest.mark.parametrize("cores, jobs, limit", [(2, 1, 1800), (2, 2, 3600), (16, 4, 7200), (1, 2, 1800)])
 def test_a_chapter_sharing_the_cores_gets_a_cell_limit_in_proportion(monkeypatch, cores, jobs, limit):
-    """The measured failure behind it: on two cores with --jobs 2, Chapter 4's benchmark cell (one process per
+    """The measured failure behind it: on two cores with --jobs 2, Chapter 5's benchmark cell (one process per
     thread) ran past the 1,800 s that it keeps well within with both cores."""
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     assert book.cell_timeout(1800, book.threads_per_job(jobs)) == limit

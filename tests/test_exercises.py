@@ -474,3 +474,138 @@ def _permutation_importance(model, x, labels, modality, rng):
 ], ids=lambda v: getattr(v, "__name__", "answer"))
 def test_the_new_checks_judge_outside_the_sandbox_as_they_do_in_the_notebook(check, answer, capsys):
     test_judged_outside_the_check_says_what_it_says_in_the_notebook(check, answer, capsys)
+
+
+def _bce(logits, labels):
+    return (labels * torch.nn.functional.softplus(-logits) + (1 - labels) * torch.nn.functional.softplus(logits)).mean()
+
+
+def _naive_bce(logits, labels):
+    p = torch.sigmoid(logits)
+    return -(labels * torch.log(p) + (1 - labels) * torch.log(1 - p)).mean()
+
+
+def test_the_bce_check_wants_the_mean_loss_written_in_the_logit():
+    exercises.check_bce_with_logits(_bce)
+    with pytest.raises(exercises.ExerciseFailed, match="softplus"):
+        exercises.check_bce_with_logits(_naive_bce)
+    with pytest.raises(exercises.ExerciseFailed, match="sum over the batch"):
+        exercises.check_bce_with_logits(lambda z, y: _bce(z, y) * len(z))
+    with pytest.raises(exercises.ExerciseFailed, match="labels are swapped"):
+        exercises.check_bce_with_logits(lambda z, y: _bce(-z, y))
+
+
+def _epoch(model, x, y, optimizer, batch_size, order, *, zero=True, weighted=True):
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        batch = order[start:start + batch_size]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x[batch]).squeeze(-1), y[batch])
+        if zero:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * (len(batch) if weighted else 1)
+    return total / (len(x) if weighted else -(-len(x) // batch_size))
+
+
+def test_the_epoch_check_trains_the_students_loop_and_names_each_mistake():
+    exercises.check_train_one_epoch(_epoch)
+    with pytest.raises(exercises.ExerciseFailed, match="zero_grad"):
+        exercises.check_train_one_epoch(lambda *a: _epoch(*a, zero=False))
+    with pytest.raises(exercises.ExerciseFailed, match="weight each by its batch's size"):
+        exercises.check_train_one_epoch(lambda *a: _epoch(*a, weighted=False))
+    with pytest.raises(exercises.ExerciseFailed, match="did not change"):
+        exercises.check_train_one_epoch(lambda model, x, y, optimizer, batch_size, order: 0.5)
+
+
+def _group_split(groups, fraction, rng):
+    held_out = []
+    for group in rng.permutation(np.unique(groups)):
+        if np.isin(groups, held_out).sum() >= fraction * len(groups):
+            break
+        held_out.append(group)
+    test = np.isin(groups, held_out)
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+def test_the_group_split_check_wants_whole_groups_held_out():
+    exercises.check_group_split(_group_split)
+    with pytest.raises(exercises.ExerciseFailed, match="has examples in both train and test"):
+        exercises.check_group_split(lambda g, f, rng: (lambda order: (order[int(f * len(g)) + 1:],
+                                                                      order[:int(f * len(g)) + 1]))(
+            rng.permutation(len(g))))
+    with pytest.raises(exercises.ExerciseFailed, match="exactly once"):
+        exercises.check_group_split(lambda g, f, rng: (np.arange(len(g)), np.arange(len(g))))
+
+
+def _roc_points(labels, scores):
+    thresholds = np.unique(scores)[::-1]
+    tpr = [0.0] + [((scores >= t) & (labels == 1)).sum() / (labels == 1).sum() for t in thresholds]
+    fpr = [0.0] + [((scores >= t) & (labels == 0)).sum() / (labels == 0).sum() for t in thresholds]
+    return np.array(fpr), np.array(tpr)
+
+
+def _roc_per_sequence(labels, scores):
+    ranked = labels[np.argsort(-scores, kind="stable")]
+    return (np.r_[0, np.cumsum(ranked == 0) / (ranked == 0).sum()],
+            np.r_[0, np.cumsum(ranked == 1) / (ranked == 1).sum()])
+
+
+def test_the_roc_check_wants_one_point_per_distinct_score():
+    exercises.check_roc_points(_roc_points)
+    with pytest.raises(exercises.ExerciseFailed, match="Tied scores must enter together"):
+        exercises.check_roc_points(_roc_per_sequence)
+    with pytest.raises(exercises.ExerciseFailed, match="from \\(0, 0\\)"):
+        exercises.check_roc_points(lambda y, s: tuple(part[1:] for part in _roc_points(y, s)))
+
+
+def _bootstrap_interval(labels, scores, n, rng, *, replace=True, paired=True):
+    from teachbind import metrics
+
+    values = []
+    for _ in range(n):
+        rows = rng.choice(len(labels), len(labels), replace=replace)
+        values.append(metrics.auroc(labels[rows], scores[rows if paired else rng.permutation(len(labels))]))
+    return tuple(np.quantile(values, [0.025, 0.975]))
+
+
+def test_the_bootstrap_check_wants_pairs_resampled_with_replacement():
+    exercises.check_bootstrap_interval(_bootstrap_interval)
+    with pytest.raises(exercises.ExerciseFailed, match="no width"):
+        exercises.check_bootstrap_interval(lambda *a: _bootstrap_interval(*a, replace=False))
+    with pytest.raises(exercises.ExerciseFailed, match="Resample \\(label, score\\) pairs together"):
+        exercises.check_bootstrap_interval(lambda *a: _bootstrap_interval(*a, paired=False))
+
+
+def _early_stopping(losses, patience):
+    best, waited = 0, 0
+    for epoch in range(1, len(losses)):
+        if losses[epoch] < losses[best]:
+            best, waited = epoch, 0
+        else:
+            waited += 1
+        if waited >= patience:
+            return epoch + 1, best + 1
+    return len(losses), best + 1
+
+
+def test_the_early_stopping_check_counts_patience_from_the_best_epoch():
+    exercises.check_early_stopping(_early_stopping)
+    with pytest.raises(exercises.ExerciseFailed, match="best epoch, not the last"):
+        exercises.check_early_stopping(lambda losses, p: (_early_stopping(losses, p)[0], len(losses)))
+    with pytest.raises(exercises.ExerciseFailed, match="Count epochs from 1"):
+        exercises.check_early_stopping(lambda losses, p: (_early_stopping(losses, p)[0] - 1,
+                                                          _early_stopping(losses, p)[1] - 1))
+
+
+@pytest.mark.parametrize("check, answer", [
+    (exercises.check_bce_with_logits, _naive_bce),
+    (exercises.check_train_one_epoch, _epoch),
+    (exercises.check_train_one_epoch, lambda *a: _epoch(*a, zero=False)),
+    (exercises.check_group_split, _group_split),
+    (exercises.check_roc_points, _roc_per_sequence),
+    (exercises.check_bootstrap_interval, _bootstrap_interval),
+    (exercises.check_early_stopping, _early_stopping),
+], ids=lambda v: getattr(v, "__name__", "answer"))
+def test_chapter_2_checks_judge_outside_the_sandbox_as_they_do_in_the_notebook(check, answer, capsys):
+    test_judged_outside_the_check_says_what_it_says_in_the_notebook(check, answer, capsys)

@@ -419,20 +419,20 @@ def _checked_points(notebook):
 @pytest.mark.notebook
 @pytest.mark.timeout(900)
 def test_the_books_chapters_grade_full_marks_and_their_student_versions_zero(tmp_path):
-    """Chapters 1 and 2 as the book has them (the instructor's solutions in the answers' place) get every point;
+    """Chapters 1 and 3 as the book has them (the instructor's solutions in the answers' place) get every point;
     Chapter 1's student version gets none, each check saying the function is not written yet."""
     subs = tmp_path / "submissions"
     student = assignments.write_assignments([ROOT / "nbs" / "01_sequences.ipynb"], subs / "student")[0]
-    for name in ("01_sequences", "02_deepbind"):
+    for name in ("01_sequences", "03_deepbind"):
         solved = nbformat.read(ROOT / "nbs" / f"{name}.ipynb", as_version=4)
         solved.metadata["teachbind"] = {"chapter": name}
         nbformat.write(solved, subs / f"teacher_{name}.ipynb")
     assert student.exists()
     outcomes = {o.student: o for o in grading.grade(subs, tmp_path / "grades.csv", jobs=2, progress=print)}
-    points = {name: _checked_points(ROOT / "nbs" / f"{name}.ipynb") for name in ("01_sequences", "02_deepbind")}
+    points = {name: _checked_points(ROOT / "nbs" / f"{name}.ipynb") for name in ("01_sequences", "03_deepbind")}
     assert min(points.values()) >= 3
     assert outcomes["teacher_01_sequences"].score == (points["01_sequences"],) * 2, outcomes["teacher_01_sequences"]
-    assert outcomes["teacher_02_deepbind"].score == (points["02_deepbind"],) * 2, outcomes["teacher_02_deepbind"]
+    assert outcomes["teacher_03_deepbind"].score == (points["03_deepbind"],) * 2, outcomes["teacher_03_deepbind"]
     assert outcomes["student"].score == (0, points["01_sequences"])
     assert all("not written yet" in row["feedback"] for row in outcomes["student"].rows)
 

@@ -28,7 +28,13 @@ ALLOWED = {
         ("0.25", "the one-hot code of N and of padding, a constant of the encoding"),
         ("95%", "the level of a confidence interval, a choice of the method"),
     ],
-    "03_basset": [
+    "02_training": [
+        ("60%", "the share of the planted sequences the chapter trains on, a choice of the split"),
+        ("20%", "the shares held out for validation and test, a choice of the split"),
+        ("80%", "an example of what a calibrated probability of 0.8 means"),
+        ("1.96", "the normal quantile of a 95% interval, a constant"),
+    ],
+    "04_basset": [
         ("0.002", "Basset's RMSprop learning rate, from the paper"),
         ("0.95", "the simulator's penetrance, set in data.simulate_compendium"),
         ("0.02", "the simulator's leak, set in data.simulate_compendium"),
@@ -37,11 +43,11 @@ ALLOWED = {
         ("0.05", "the TomTom q-value below which the chapter counts a planted motif as found"),
         ("one of the two", "the DHS data set's definition: each site is accessible in one cell type only"),
     ],
-    "04_ideep": [
+    "05_ideep": [
         ("0.001", "iDeep's RMSprop learning rate, from the paper's code"),
         ("0.90", "the AUROC threshold the paper counts its experiments above"),
     ],
-    "05_residualbind": [
+    "06_residualbind": [
         ("1%", "the top percentile the chapter quotes the threshold of, a choice of the text"),
         ("10%", "the share of Set A held out for early stopping, as in the released code"),
         ("0.001", "ResidualBind's Adam learning rate, from the paper's code"),

@@ -75,19 +75,22 @@ def test_glue_refuses_what_the_prose_cannot_quote(value, error):
 
 
 def test_execution_page_lists_each_chapter_and_the_versions(tmp_path):
-    for stem, seconds, status in (("01_a", 75.4, "ok"), ("02_b", 3600, "PapermillExecutionError: boom")):
+    for stem, seconds, status in (("01_a", 75.4, "ok"), ("02_b", 3600, "PapermillExecutionError: boom"),
+                                  ("02_renamed", 10, "ok")):
         (tmp_path / f"{stem}.json").write_text(json.dumps({
             "notebook": f"{stem}.ipynb", "scale": "quick", "status": status, "seconds": seconds,
             "device": "CPU: test, 2 cores", "versions": {"python": "3.11.7", "torch": "2.13.0"}}))
-    page = report.execution_page(tmp_path, {"01_a": "1. A"})
+    titles = {"01_a": "1. A", "02_b": "2. B"}
+    page = report.execution_page(tmp_path, titles)
     assert "| [1. A](../nbs/01_a.ipynb) | quick | ok | 1 min 15 s | CPU: test, 2 cores |" in page
-    assert "| [02_b](../nbs/02_b.ipynb) | quick | **failed**: PapermillExecutionError: boom | 60 min 00 s |" in page
+    assert "| [2. B](../nbs/02_b.ipynb) | quick | **failed**: PapermillExecutionError: boom | 60 min 00 s |" in page
+    assert "02_renamed" not in page, "a record of a notebook the book no longer has is left out"
     assert "| torch | 2.13.0 |" in page and "Total: 61.3 minutes for 2 chapters." in page
     (tmp_path / "01_a.json").write_text(json.dumps({**json.loads((tmp_path / "01_a.json").read_text()),
                                                     "finished": "2026-11-30T10:00:00+00:00",
                                                     "peak_memory_gb": 2.345}))
     run = {"chapters_seconds": 95.0, "jobs": 2, "threads": 1, "cores": 2, "executed": ["02_b"], "reused": ["01_a"]}
-    page = report.execution_page(tmp_path, {"01_a": "1. A"}, run=run)
+    page = report.execution_page(tmp_path, titles, run=run)
     assert "| 1 min 15 s | CPU: test, 2 cores | 2026-11-30, reused | 2.3 GB |" in page
     assert "| 60 min 00 s | CPU: test, 2 cores | in this build | — |" in page
     assert ("one `./scripts/book` run with `--jobs 2` (1 CPU thread per chapter on 2 cores): it executed 1 chapter "
@@ -101,8 +104,10 @@ def test_reproduction_page_sets_each_result_beside_the_paper(tmp_path):
               "source": "repro"},
              {"chapter": "02_b", "result": "auc", "paper": None, "what": "AUROCs"},
              {"chapter": "02_b", "result": "q", "paper": None, "what": "TomTom q"}]
+    (tmp_path / "01_gone.json").write_text(json.dumps({"auroc": 0.5}))
     page = report.reproduction_page(tmp_path, paper, {"02_b": "2. B"}, figure="reproduction.png")
     assert "## [2. B](../nbs/02_b.ipynb)" in page
+    assert "01_gone" not in page, "results of a notebook the book no longer has are left out"
     assert "| AUROCs | mean 0.850 over 2 (0.750–0.950) | — | — |" in page
     assert "| AUROC on ELK1 | 0.950 | 0.900 | +0.050 |" in page
     assert "| TomTom q | 1.50e-24 | — | — |" in page

@@ -135,3 +135,18 @@ def test_predict_both_strands_averages_a_sequence_and_its_reverse_complement():
 def test_retain_freed_memory_takes_effect_on_linux():
     import sys
     assert predict.retain_freed_memory() == sys.platform.startswith("linux")
+
+
+def test_group_split_never_puts_a_group_on_both_sides():
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 40, 1000)
+    fit_on, held_out = train.group_split(groups, 0.2, seed=1)
+    assert sorted(np.r_[fit_on, held_out]) == list(range(1000))
+    assert not set(groups[fit_on]) & set(groups[held_out])
+    assert 0.2 <= len(held_out) / 1000 < 0.3
+    assert np.array_equal(train.group_split(groups, 0.2, seed=1)[1], held_out)
+    assert not np.array_equal(train.group_split(groups, 0.2, seed=2)[1], held_out)
+    chromosomes = np.repeat(["chr1", "chr2", "chr3"], [50, 30, 20])
+    assert set(chromosomes[train.group_split(chromosomes, 0.1, seed=0)[1]]) < {"chr1", "chr2", "chr3"}
+    with pytest.raises(ValueError, match="at least two groups"):
+        train.group_split(np.zeros(10), 0.2)

@@ -74,7 +74,7 @@ if "google.colab" in sys.modules:
 
 
 # Every thread pool a chapter may start (torch's OpenMP, numba's parallel loops in memelite, BLAS) is held to its
-# share of the cores. Without NUMBA_NUM_THREADS, two Chapter 2 runs side by side on two cores took 120 s each instead
+# share of the cores. Without NUMBA_NUM_THREADS, two Chapter 3 runs side by side on two cores took 120 s each instead
 # of 37 s: numba's OpenMP threads kept spinning beside the other run.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 VERSIONS_OF = ("python", "teachbind", "torch", "numpy", "pandas", "scikit-learn", "matplotlib", "memelite",
@@ -571,7 +571,7 @@ def threads_per_job(jobs: int) -> int:
 
 def cell_timeout(timeout: int, threads: int) -> int:
     """A cell's limit for a chapter given ``threads`` of the machine's cores, from ``timeout``, its limit with all
-    of them: a cell that shares its work out over the cores (Chapter 4's benchmark runs one process per thread)
+    of them: a cell that shares its work out over the cores (Chapter 5's benchmark runs one process per thread)
     takes as many times longer as it has fewer cores."""
     return round(timeout * max(1, (os.cpu_count() or 1) / threads))
 

@@ -367,6 +367,238 @@ def check_chosen_on_training(fn: Callable[[np.ndarray, np.ndarray, np.ndarray, n
                     "That is the chosen candidate's training AUROC: report its AUROC on the test set.")])
 
 
+def check_bce_with_logits(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Check ``fn(logits, labels) -> float``: the mean binary cross-entropy of 0/1 ``labels`` ``(N,)`` under a
+    model's ``logits`` ``(N,)``, finite even for logits of a hundred or more, against PyTorch's
+    ``binary_cross_entropy_with_logits`` (Chapter 2)."""
+    import torch.nn.functional as F
+
+    generator = torch.Generator().manual_seed(20)
+    cases = [(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 0.0])), (torch.tensor([2.0, -1.0, 0.5]),
+                                                                    torch.tensor([1.0, 0.0, 0.0])),
+             (torch.randn(64, generator=generator) * 3, (torch.rand(64, generator=generator) > 0.5).float()),
+             (torch.tensor([40.0, -40.0, 120.0, -120.0]), torch.tensor([1.0, 0.0, 0.0, 1.0]))]
+
+    def naive(logits, labels):
+        p = torch.sigmoid(logits)
+        return -(labels * torch.log(p) + (1 - labels) * torch.log(1 - p)).mean()
+
+    def finite(value) -> bool:
+        return bool(np.isfinite(_as_array(value)).all())
+
+    def answer(logits, labels):
+        value = _as_array(fn(logits, labels))
+        return value.reshape(()) if value.size == 1 else value
+
+    answer.__name__ = getattr(fn, "__name__", "bce_with_logits")
+    check_function(
+        answer, lambda z, y: F.binary_cross_entropy_with_logits(z, y), cases, name="bce_with_logits",
+        describe=lambda z, y: f"logits {_preview(z.numpy())}, labels {_preview(y.numpy())}",
+        hints=[Hint(lambda got, z, y: not finite(got),
+                    "A logit of 100 makes sigmoid(z) exactly 1.0 in floating point, and log(1 - 1.0) is -inf. "
+                    "Write the loss in the logit itself: -log sigmoid(z) = log(1 + e^-z) = softplus(-z), and "
+                    "-log(1 - sigmoid(z)) = softplus(z) (torch.nn.functional.softplus is stable)."),
+               Hint(lambda got, z, y: _close(got, F.binary_cross_entropy_with_logits(z, y, reduction="sum")),
+                    "That is the sum over the batch; the loss is the mean, so that it does not grow with the "
+                    "batch size."),
+               Hint(lambda got, z, y: _close(got, F.binary_cross_entropy_with_logits(-z, y)),
+                    "The labels are swapped: a positive (label 1) pays -log sigmoid(z), which is small when its "
+                    "logit is large."),
+               Hint(lambda got, z, y: finite(got) and _close(got, naive(z, y)),
+                    "Right where the logits are moderate; see the case with large logits.")])
+
+
+def _tiny_task(seed: int) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(50, 3, generator=generator)
+    y = (x[:, 0] - x[:, 1] > 0).float()
+    torch.manual_seed(seed)
+    return torch.nn.Linear(3, 1), x, y
+
+
+def _epoch_reference(model, x, y, optimizer, batch_size, order):
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        batch = order[start:start + batch_size]
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x[batch]).squeeze(-1), y[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(batch)
+    return total / len(x)
+
+
+def _epoch_probe(fn: Callable) -> Callable[[int, int], dict]:
+    """What :func:`check_train_one_epoch` reads of ``fn``: the loss it returns and the weights it leaves, for a
+    logistic regression on 50 examples, one epoch of SGD with momentum."""
+    def probe(seed: int, batch_size: int) -> dict:
+        model, x, y = _tiny_task(seed)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        loss = fn(model, x, y, optimizer, batch_size, order)
+        return {"loss": float(loss), "weights": torch.cat([p.detach().reshape(-1) for p in model.parameters()])}
+
+    probe.__name__ = getattr(fn, "__name__", "train_one_epoch")
+    return probe
+
+
+@reads_through(_epoch_probe)
+def check_train_one_epoch(probe: Callable[[int, int], dict]) -> None:
+    """Check ``fn(model, x, y, optimizer, batch_size, order) -> float``: one epoch of mini-batch training, the
+    batches taken in ``order``, each a forward pass (the model's outputs ``(B, 1)`` squeezed to ``(B,)``), the
+    binary cross-entropy on logits, ``zero_grad``, ``backward`` and ``step``; it returns the epoch's mean loss per
+    example and leaves the model trained (Chapter 2)."""
+    cases = [(0, 10), (1, 16), (2, 50)]
+    for seed, batch_size in cases:
+        seen = _call(probe, f"seed {seed}, batch size {batch_size}", seed, batch_size)
+        model, x, y = _tiny_task(seed)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        loss = _epoch_reference(model, x, y, optimizer, batch_size, order)
+        weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        where = f"50 examples in batches of {batch_size}"
+        untouched, _, _ = _tiny_task(seed)
+        if _close(seen["weights"], torch.cat([p.detach().reshape(-1) for p in untouched.parameters()])):
+            raise ExerciseFailed(f"{where}: the model's weights did not change; call optimizer.step() after "
+                                 f"loss.backward() for every batch.")
+        if not _close(seen["weights"], weights):
+            raise ExerciseFailed(f"{where}: the weights after the epoch differ from the reference "
+                                 f"({_preview(_as_array(seen['weights']))} against {_preview(_as_array(weights))}). "
+                                 f"Take the batches in the given order, call optimizer.zero_grad() before each "
+                                 f"backward() (gradients add up otherwise), and step once per batch.")
+        if not np.isclose(seen["loss"], loss, atol=1e-4):
+            hint = (" That is the mean of the batch losses; weight each by its batch's size, since the last "
+                    "batch may be smaller." if len(x) % batch_size else " Return the mean loss per example "
+                    "over the epoch, each batch's mean loss weighted by its size.")
+            raise ExerciseFailed(f"{where}: the epoch's loss should be {loss:.4f}, got {seen['loss']:.4f}.{hint}")
+    _passed("train_one_epoch", len(cases))
+
+
+def check_group_split(fn: Callable[[np.ndarray, float, np.random.Generator], tuple]) -> None:
+    """Check ``fn(groups, fraction, rng) -> (train, test)``: index arrays that together hold every example once,
+    with no group on both sides and at least ``fraction`` of the examples in ``test`` (Chapter 2)."""
+    rng = np.random.default_rng(21)
+    cases = [(np.repeat(["chr1", "chr2", "chr3", "chr4"], [40, 30, 20, 10]), 0.25),
+             (rng.integers(0, 50, 500), 0.2), (np.repeat(np.arange(100), 3), 0.1)]
+    for groups, fraction in cases:
+        where = f"{groups.size} examples in {np.unique(groups).size} groups, fraction {fraction}"
+        train, test = (_as_array(part).astype(int) for part in _call(fn, where, groups, fraction,
+                                                                     np.random.default_rng(0)))
+        if np.sort(np.concatenate([train, test])).tolist() != list(range(groups.size)):
+            raise ExerciseFailed(f"{where}: train and test together must hold each index 0..{groups.size - 1} "
+                                 f"exactly once")
+        shared = np.intersect1d(groups[train], groups[test])
+        if shared.size:
+            raise ExerciseFailed(f"{where}: group '{shared[0]}' has examples in both train and test. Choose whole "
+                                 f"groups for the test set, then take every example of those groups.")
+        if test.size < fraction * groups.size:
+            raise ExerciseFailed(f"{where}: the test set holds {test.size} examples, fewer than {fraction} of "
+                                 f"{groups.size}")
+        if test.size == groups.size or train.size == 0:
+            raise ExerciseFailed(f"{where}: every example went to the test set")
+    _passed("group_split", len(cases))
+
+
+def check_roc_points(fn: Callable[[np.ndarray, np.ndarray], tuple]) -> None:
+    """Check ``fn(labels, scores) -> (fpr, tpr)``: the ROC curve from (0, 0) to (1, 1), one point per distinct
+    score taken as a threshold from the highest down, so that tied scores move the curve diagonally; its area
+    (``np.trapezoid``) must equal :func:`teachbind.metrics.auroc` (Chapter 2)."""
+    from teachbind import metrics
+
+    rng = np.random.default_rng(22)
+    labels = rng.integers(0, 2, 200)
+    cases = [(np.array([0, 1, 1, 0]), np.array([0.1, 0.9, 0.8, 0.3])),
+             (np.array([1, 0, 1, 0, 1, 0]), np.array([0.5, 0.5, 0.5, 0.5, 0.9, 0.1])),
+             (labels, np.round(rng.normal(size=200) + labels, 1))]
+    for y, s in cases:
+        where = f"{y.size} labels ({int(y.sum())} positive), {np.unique(s).size} distinct scores"
+        fpr, tpr = (_as_array(part) for part in _call(fn, where, y, s))
+        if fpr.shape != tpr.shape or fpr.ndim != 1:
+            raise ExerciseFailed(f"{where}: fpr and tpr must be 1-D arrays of the same length, got {fpr.shape} "
+                                 f"and {tpr.shape}")
+        if not (np.isclose(fpr[0], 0) and np.isclose(tpr[0], 0) and np.isclose(fpr[-1], 1)
+                and np.isclose(tpr[-1], 1)):
+            raise ExerciseFailed(f"{where}: the curve must run from (0, 0), a threshold above every score, to "
+                                 f"(1, 1); it runs from ({fpr[0]:.2f}, {tpr[0]:.2f}) to ({fpr[-1]:.2f}, "
+                                 f"{tpr[-1]:.2f})")
+        if (np.diff(fpr) < -1e-9).any() or (np.diff(tpr) < -1e-9).any():
+            raise ExerciseFailed(f"{where}: fpr and tpr must never decrease as the threshold falls; sort the "
+                                 f"scores from the highest down")
+        area, expected = float(np.trapezoid(tpr, fpr)), metrics.auroc(y, s)
+        if not np.isclose(area, expected, atol=1e-6):
+            hint = (" Tied scores must enter together, as one threshold: step once per distinct score, not once "
+                    "per sequence." if np.unique(s).size < s.size else "")
+            raise ExerciseFailed(f"{where}: the area under your curve is {area:.4f}, the AUROC is "
+                                 f"{expected:.4f}.{hint}")
+    _passed("roc_points", len(cases))
+
+
+def check_bootstrap_interval(fn: Callable[[np.ndarray, np.ndarray, int, np.random.Generator], tuple]) -> None:
+    """Check ``fn(labels, scores, n, rng) -> (low, high)``: the 95% percentile bootstrap interval of the AUROC over
+    ``n`` resamples of the (label, score) pairs with replacement. On 1,000 sequences it must contain the measured
+    AUROC and be as wide as Hanley and McNeil's ±1.96 standard errors, within a quarter (Chapter 2)."""
+    from teachbind import metrics
+
+    rng = np.random.default_rng(23)
+    cases = []
+    for n_sequences, shift in ((1000, 1.0), (400, 2.0)):
+        labels = np.repeat([1, 0], n_sequences // 2)
+        cases.append((labels, rng.normal(size=n_sequences) + shift * labels))
+    for labels, scores in cases:
+        where = f"{labels.size} sequences (half positive)"
+        low, high = (float(v) for v in _as_array(_call(fn, where, labels, scores, 400,
+                                                       np.random.default_rng(0))).reshape(-1)[:2])
+        auc = metrics.auroc(labels, scores)
+        half = labels.size // 2
+        expected = 2 * 1.96 * metrics.auroc_standard_error(auc, half, half)
+        if high - low < 1e-9:
+            raise ExerciseFailed(f"{where}: the interval has no width ({low:.4f} to {high:.4f}): draw each resample "
+                                 f"with replacement (rng.integers or rng.choice(..., replace=True)); without it a "
+                                 f"resample is the test set reordered, with the same AUROC.")
+        if not low <= auc <= high:
+            raise ExerciseFailed(f"{where}: the interval {low:.3f} to {high:.3f} does not contain the measured "
+                                 f"AUROC {auc:.3f}. Resample (label, score) pairs together, with one set of "
+                                 f"indices for both.")
+        if not 0.75 * expected <= high - low <= 1.25 * expected:
+            raise ExerciseFailed(f"{where}: the interval is {high - low:.3f} wide; for this test set it should be "
+                                 f"about {expected:.3f} (the 2.5th to the 97.5th percentile of the resampled "
+                                 f"AUROCs).")
+    _passed("bootstrap_interval", len(cases))
+
+
+def _stopping_reference(valid_losses, patience):
+    best, waited = 0, 0
+    for epoch in range(1, len(valid_losses)):
+        if valid_losses[epoch] < valid_losses[best]:
+            best, waited = epoch, 0
+        else:
+            waited += 1
+        if waited >= patience:
+            return np.array([epoch + 1, best + 1])
+    return np.array([len(valid_losses), best + 1])
+
+
+def check_early_stopping(fn: Callable[[list, int], tuple]) -> None:
+    """Check ``fn(valid_losses, patience) -> (stopped, kept)``: given each epoch's validation loss (epoch 1 first),
+    the epoch after which training stops (``patience`` epochs in a row without a new lowest loss, or the last
+    epoch) and the epoch whose weights are kept (the lowest loss, the first of equal ones), both counted from 1
+    (Chapter 2)."""
+    cases = [([0.7, 0.6, 0.5, 0.55, 0.56, 0.57, 0.4], 3), ([0.7, 0.6, 0.5, 0.55, 0.56, 0.57, 0.4], 4),
+             ([0.9, 0.8, 0.7], 2), ([0.5, 0.5, 0.5, 0.5], 2), ([0.69, 0.6, 0.62, 0.58, 0.59, 0.6, 0.61, 0.3], 1)]
+    check_function(
+        fn, _stopping_reference, cases, name="early_stopping",
+        describe=lambda losses, patience: f"validation losses {losses}, patience {patience}",
+        hints=[Hint(lambda got, losses, patience: _close(got, _stopping_reference(losses, patience) - 1),
+                    "Count epochs from 1, as the history table does."),
+               Hint(lambda got, losses, patience: _close(np.ravel(_as_array(got))[-1:], [len(losses)]),
+                    "Keep the weights of the best epoch, not the last one: the last has already begun to "
+                    "overfit."),
+               Hint(lambda got, losses, patience: _close(np.ravel(_as_array(got))[-1:],
+                                                         _stopping_reference(losses, patience)[-1:]),
+                    "The kept epoch is right; the stop is not: training stops after `patience` epochs in a row "
+                    "that do not improve on the best, counting from the best epoch.")])
+
+
 def _small_deepbind(seed: int):
     torch.manual_seed(seed)
     return DeepBind(filters=4, width=6, hidden=0, dropout=0.0, conv_init_scale=1.0,
@@ -730,7 +962,7 @@ def check_presence_auroc(fn: Callable[[np.ndarray, np.ndarray], float]) -> None:
 def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int, list[int]], object]) -> None:
     """Check ``fn(model, background, pattern, position, spacings) -> (len(spacings),)``: the global importance of
     two copies of ``pattern``, the first at ``position`` and the second ``spacing`` nt after the end of the first,
-    for each spacing (Chapter 5). The model is a planted grammar whose spacing bonus is known."""
+    for each spacing (Chapter 6). The model is a planted grammar whose spacing bonus is known."""
     from teachbind.data.grammar import Grammar
     from teachbind.interpret import gia
 
@@ -765,7 +997,7 @@ def check_spacing_effects(fn: Callable[[torch.nn.Module, torch.Tensor, str, int,
 
 def check_profile_background(fn: Callable[[torch.Tensor, int, np.random.Generator], torch.Tensor]) -> None:
     """Check ``fn(x, n, rng) -> (n, 4, L)``: ``n`` one-hot sequences whose letters are drawn independently at each
-    position from the letter frequencies of ``x`` ``(N, 4, L)`` at that position (Chapter 5)."""
+    position from the letter frequencies of ``x`` ``(N, 4, L)`` at that position (Chapter 6)."""
     rng = np.random.default_rng(0)
     x = seq.one_hot(["AACGU", "ACCGU", "AGCGA", "AUCGC"], alphabet="RNA")
     got = _as_array(_call(fn, "4 probes of 5 nt, n=20000", x, 20_000, rng))
@@ -813,7 +1045,7 @@ def check_centred_pair(fn: Callable[[int, int, int], tuple[int, int]]) -> None:
 def check_global_importance(fn: Callable) -> None:
     """Check ``fn(model, background, pattern, position) -> float``: the global importance of ``pattern`` written at
     ``position`` into every background sequence ``(N, 4, L)``: the mean over the backgrounds of the model's
-    prediction with the pattern minus its prediction without it (Chapter 5)."""
+    prediction with the pattern minus its prediction without it (Chapter 6)."""
     from teachbind.data.grammar import Grammar
     from teachbind.interpret import gia
 
@@ -853,7 +1085,7 @@ def _cd1_reference(weight, visible_bias, hidden_bias, v, hidden_sample, *, sampl
 
 def check_cd1_step(fn: Callable) -> None:
     """Check ``fn(weight, visible_bias, hidden_bias, v, hidden_sample) -> (d_weight, d_visible, d_hidden)``: one
-    CD-1 estimate for a Bernoulli RBM (Chapter 4), with the hidden sample given so the answer is exact:
+    CD-1 estimate for a Bernoulli RBM (Chapter 5), with the hidden sample given so the answer is exact:
     ``weight`` ``(H, V)``, ``v`` ``(N, V)``, ``hidden_sample`` ``(N, H)``; the reconstruction is the visible
     mean ``σ(h W + b)``."""
     generator = torch.Generator().manual_seed(0)
@@ -924,7 +1156,7 @@ def _fusion_probe(fn: Callable) -> Callable[[], dict]:
 def check_late_fusion(probe: Callable[[], dict]) -> None:
     """Check ``fn(subnets) -> nn.Module``: given ``{modality: sub-network}`` (each with ``out_features``), a model
     that reads :class:`teachbind.models.ideep.Modalities`, runs every sub-network on its own modality, concatenates
-    their outputs and maps them to one logit per window, ``(N,)`` (Chapter 4)."""
+    their outputs and maps them to one logit per window, ``(N,)`` (Chapter 5)."""
     seen = _call(probe, "{'sequence': SequenceCNN(), 'structure': DenseNet(101, 16)}")
     if seen["type"] != "Module":
         raise ExerciseFailed(f"return an nn.Module, got {seen['type']}")

@@ -126,8 +126,9 @@ def execution_page(execution_dir: Path, titles: dict[str, str], run: dict | None
     """The execution report (Markdown): each chapter's scale, status, wall time, device, when it was executed and
     its peak memory, and the package versions, from the runner's records in ``execution_dir`` (one
     ``<stem>.json`` per chapter), and, given the runner's ``run`` record (``book-run.json``), the wall time of the
-    build as one run."""
-    records = [json.loads(path.read_text()) for path in sorted(Path(execution_dir).glob("*.json"))]
+    build as one run. Records of notebooks that are not among ``titles`` (a chapter renamed since) are left out."""
+    records = [json.loads(path.read_text()) for path in sorted(Path(execution_dir).glob("*.json"))
+               if path.stem in titles]
     lines = ["# Execution report", "",
              "Generated when the book was built (`scripts/book`), from the record the runner writes for each chapter "
              "it executes. The website shows this run.", "",
@@ -194,7 +195,7 @@ def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, st
     """The reproduction report (Markdown): every result each chapter recorded in ``results_dir``, labelled by what
     it is and set beside the published number from ``paper`` (entries as `paper_numbers` returns them) with the
     difference. A per-experiment map shows as its mean in the table and in full in a dropdown; the sources are in a
-    dropdown too. ``figure``, a path relative to the page, is shown at the top: ours against the paper's."""
+    dropdown too. Only chapters among ``titles`` are shown. ``figure``, a path relative to the page, is shown at the top: ours against the paper's."""
     described = {(e["chapter"], e["result"], e.get("item")): e for e in paper}
     lines = ["# Reproduction report", "",
              "Generated when the book was built, from the results each chapter recorded in this run, beside the "
@@ -208,7 +209,7 @@ def reproduction_page(results_dir: Path, paper: list[dict], titles: dict[str, st
                   "Every recorded result that has a published number: ours against the paper's. Points on the "
                   "diagonal reproduce the paper; several compare different tasks or data, as the table notes say.",
                   "```", ""]
-    for path in sorted(Path(results_dir).glob("*.json")):
+    for path in sorted(path for path in Path(results_dir).glob("*.json") if path.stem in titles):
         stem, results = path.stem, json.loads(path.read_text())
         lines += [f"## {_chapter_link(stem, titles)}", "", "| result | ours | paper | ours − paper |",
                   "|---|---|---|---|"]

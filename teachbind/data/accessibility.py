@@ -1,4 +1,4 @@
-"""Chromatin accessibility data for Chapter 3 (Basset): a real two-cell-type DNase set, two format examples, and a
+"""Chromatin accessibility data for Chapter 4 (Basset): a real two-cell-type DNase set, two format examples, and a
 reader for accessibility data of your own.
 
 - :func:`load_accessibility`: sequences and their 0/1 accessibility per cell type, from the book's DHS set, a table,

@@ -1,5 +1,5 @@
 """DeepBind's ENCODE ChIP-seq experiments (Alipanahi et al. 2015), as the paper split them.
-Introduced in Chapter 1 (``nbs/01_sequences.ipynb``, the PWM baseline) and trained on in Chapter 2.
+Introduced in Chapter 1 (``nbs/01_sequences.ipynb``, the PWM baseline) and trained on in Chapter 3.
 
 Each experiment has a training file ``<name>_AC.seq.gz`` holding only peaks (odd-ranked peaks of the top 1000 and
 every peak ranked below 1000) and a test file ``<name>_B.seq.gz`` holding the 500 even-ranked top peaks and 500

@@ -1,5 +1,5 @@
-"""The iONMF CLIP-seq benchmark (Stražar et al. 2016) as iDeep used it (Pan & Shen 2017), Chapter 4
-(``nbs/04_ideep.ipynb``).
+"""The iONMF CLIP-seq benchmark (Stražar et al. 2016) as iDeep used it (Pan & Shen 2017), Chapter 5
+(``nbs/05_ideep.ipynb``).
 
 31 experiments on 19 RBPs, each a 101-nt window around a CLIP cross-link (positive) or around a position in an
 expressed gene with no cross-link (negative), 5,000 training windows (1,000 positive) and 1,000 test windows (200

@@ -1,5 +1,5 @@
 """A planted binding grammar: RNA sequences scored by an explicit rule, so that every effect Global Importance
-Analysis estimates has a true value to be checked against (Chapter 5).
+Analysis estimates has a true value to be checked against (Chapter 6).
 
 The rule is a :class:`torch.nn.Module` like any trained model, so the true effect of an intervention is measured
 with the same code as the model's estimate: :func:`teachbind.interpret.gia.global_importance` run on the rule.

@@ -1,5 +1,5 @@
 """RNAcompete (Ray et al. 2009, 2013): in vitro binding intensities of short RNA probes.
-Introduced in Chapter 2 (``nbs/02_deepbind.ipynb``) and used again in Chapter 5.
+Introduced in Chapter 3 (``nbs/03_deepbind.ipynb``) and used again in Chapter 6.
 
 The registered files are RNAcompete 2009 for 9 RBPs in RNAcontext's form. Each RBP has two probe sets designed
 independently, Set A (training) and Set B (testing). The ``"weak"`` design holds the weakly structured (de Bruijn)

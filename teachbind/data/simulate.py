@@ -1,6 +1,6 @@
 """Synthetic sequences with planted motifs: data whose right answer is known before any model is trained.
-Introduced in Chapter 1 (``nbs/01_sequences.ipynb``, one planted motif); Chapter 3 adds the compendium of cell
-types and Chapter 4 the multimodal CLIP windows."""
+Introduced in Chapter 1 (``nbs/01_sequences.ipynb``, one planted motif); Chapter 4 adds the compendium of cell
+types and Chapter 5 the multimodal CLIP windows."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def simulate_compendium(ubiquitous: Motif, lineages: Sequence[Motif], states: Se
                         centre: int | None = None, penetrance: float = 0.95, leak: float = 0.02, gc: float = 0.42,
                         seed: int = 0) -> Compendium:
     """Simulate accessibility in ``len(lineages) × len(states)`` cell types, each opened by its own combination
-    of real motifs: the rule behind Chapter 3's synthetic Basset data.
+    of real motifs: the rule behind Chapter 4's synthetic Basset data.
 
     Cell type ``"<lineage>|<state>"`` is opened by a site of the ``ubiquitous`` motif (open everywhere, as CTCF
     sites often are), of its lineage's motif (shared by the cell types of one lineage), or of its state's motif

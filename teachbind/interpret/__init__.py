@@ -1,6 +1,6 @@
-"""What a trained model learned: in-silico mutagenesis and filters read as motifs (Chapter 2,
-``nbs/02_deepbind.ipynb``), the loss and gain scores and filter influence of Basset (Chapter 3,
-``nbs/03_basset.ipynb``), and saliency (Chapter 5).
+"""What a trained model learned: in-silico mutagenesis and filters read as motifs (Chapter 3,
+``nbs/03_deepbind.ipynb``), the loss and gain scores and filter influence of Basset (Chapter 4,
+``nbs/04_basset.ipynb``), and saliency (Chapter 6).
 
 Operations share one calling shape, ``op(model, x, *, target=None, batch_size=1024, device="auto", ...)``, the
 shape of :func:`teachbind.predict.predict` on which they are built: one-hot ``x`` of shape ``(N, 4, L)``;
@@ -8,7 +8,7 @@ shape of :func:`teachbind.predict.predict` on which they are built: one-hot ``x`
 :data:`teachbind.predict.Target`), so a multi-task model needs no wrapper; ``batch_size`` sequences per forward
 pass (:data:`teachbind.predict.BATCH_SIZE`); ``device="auto"`` runs on a GPU when there is one
 (:func:`teachbind.predict.pick_device`); results are float32 tensors on the CPU. Global Importance Analysis, for
-ResidualBind (Chapter 5), is :mod:`teachbind.interpret.gia`, built the same way.
+ResidualBind (Chapter 6), is :mod:`teachbind.interpret.gia`, built the same way.
 """
 
 from __future__ import annotations

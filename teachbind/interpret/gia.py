@@ -1,5 +1,5 @@
 """Global Importance Analysis (Koo et al. 2021): a trained model as the laboratory for population-level questions.
-Introduced in Chapter 5 (``nbs/05_residualbind.ipynb``).
+Introduced in Chapter 6 (``nbs/06_residualbind.ipynb``).
 
 Attribution maps explain one sequence at a time. GIA asks instead: across a population of background sequences
 that carry no particular signal, how much does the prediction change when a hypothesis is written into every one

@@ -11,7 +11,7 @@ defining ``trunk_and_head()`` → ``(trunk, head)``; every other model is scored
 Each stage below holds, for every mutant, the one window of a layer's output where the mutant may differ from the
 reference: ``windows`` ``(M, C, W)`` starting at ``starts`` ``(M,)``, the same width ``W`` for all mutants.
 
-Chapter 3 (``nbs/03_basset.ipynb``) uses it, through :func:`teachbind.interpret.ism`, for Basset's mutation maps.
+Chapter 4 (``nbs/04_basset.ipynb``) uses it, through :func:`teachbind.interpret.ism`, for Basset's mutation maps.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The book's models, one module each: DeepBind (Chapter 2), Basset (Chapter 3), iDeep with its RBMs (Chapter 4) and
-ResidualBind (Chapter 5).
+"""The book's models, one module each: DeepBind (Chapter 3), Basset (Chapter 4), iDeep with its RBMs (Chapter 5) and
+ResidualBind (Chapter 6).
 
 Every module has the same three pieces: the model (a ``torch.nn.Module`` whose constructor takes the paper's
 hyperparameters with its values as defaults), its ``optimizer(model, ...)`` factory, and one training recipe,
@@ -21,7 +21,7 @@ from teachbind.models.residualbind import ResidualBind
 
 
 def n_parameters(model: torch.nn.Module) -> int:
-    """The number of trainable numbers in ``model`` (Chapter 2 counts DeepBind's, Chapter 3 Basset's)."""
+    """The number of trainable numbers in ``model`` (Chapter 3 counts DeepBind's, Chapter 4 Basset's)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

@@ -1,4 +1,4 @@
-"""Basset (Kelley, Snoek & Rinn 2016), introduced in Chapter 3 (``nbs/03_basset.ipynb``).
+"""Basset (Kelley, Snoek & Rinn 2016), introduced in Chapter 4 (``nbs/04_basset.ipynb``).
 
 Basset reads a 600 bp DNA sequence and predicts, for every cell type at once, whether that stretch of DNA is
 accessible (a DNase I hypersensitive site) there: three convolution blocks find and combine motifs, two fully
@@ -148,7 +148,7 @@ def loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def augment(x: torch.Tensor, *, seed: int, max_shift: int = 10) -> torch.Tensor:
     """Each one-hot sequence of ``x`` ``(N, 4, L)`` read from a random strand (:func:`teachbind.seq.random_strands`)
     and shifted by a random 0 to ``max_shift`` positions either way (:func:`teachbind.seq.random_shifts`), as
-    Basenji augmented its training data (Kelley 2018); Chapter 3 adds it to Basset."""
+    Basenji augmented its training data (Kelley 2018); Chapter 4 adds it to Basset."""
     return random_shifts(random_strands(x, seed=seed), max_shift, seed=seed)
 
 

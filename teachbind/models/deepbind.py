@@ -1,4 +1,4 @@
-"""DeepBind (Alipanahi et al. 2015), introduced in Chapter 2 (``nbs/02_deepbind.ipynb``).
+"""DeepBind (Alipanahi et al. 2015), introduced in Chapter 3 (``nbs/03_deepbind.ipynb``).
 
 A DeepBind model scores a sequence ``s`` as ``f(s) = net(pool(rect(conv(pad(s)))))``: scan it with motif detectors,
 keep what rises above each detector's learned threshold, pool over positions, and map the pooled scores to one

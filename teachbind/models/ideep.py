@@ -1,7 +1,7 @@
-"""iDeep (Pan & Shen 2017), introduced in Chapter 4 (``nbs/04_ideep.ipynb``): one sub-network per data modality,
+"""iDeep (Pan & Shen 2017), introduced in Chapter 5 (``nbs/05_ideep.ipynb``): one sub-network per data modality,
 fused by concatenation.
 
-The sequence goes through a convolutional network (DeepBind's idea, Chapter 2); every other modality through a
+The sequence goes through a convolutional network (DeepBind's idea, Chapter 3); every other modality through a
 dense network of two hidden layers, which the paper calls a deep belief network because its layers can be
 pretrained as a stack of RBMs (:mod:`teachbind.models.rbm`). The released code (Keras 1) builds the dense layers as
 ``Dense → PReLU → BatchNorm → Dropout(0.5)`` and never pretrains them; :func:`pretrain` does what the paper

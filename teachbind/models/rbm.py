@@ -1,5 +1,5 @@
-"""Restricted Boltzmann machines and their stack, the deep belief network, introduced in Chapter 4
-(``nbs/04_ideep.ipynb``) to pretrain iDeep's dense sub-networks as Pan & Shen (2017) describe.
+"""Restricted Boltzmann machines and their stack, the deep belief network, introduced in Chapter 5
+(``nbs/05_ideep.ipynb``) to pretrain iDeep's dense sub-networks as Pan & Shen (2017) describe.
 
 An RBM has visible units ``v`` and binary hidden units ``h`` with energy
 ``E(v, h) = -b·v - c·h - hᵀWv`` (Bernoulli visible units, for 0/1 inputs) or

@@ -1,4 +1,4 @@
-"""ResidualBind (Koo et al. 2021), the model of Chapter 5 (ResidualBind and Global Importance Analysis).
+"""ResidualBind (Koo et al. 2021), the model of Chapter 6 (ResidualBind and Global Importance Analysis).
 
 ResidualBind regresses an RNAcompete probe's binding intensity from its sequence: a first convolution finds motif
 fragments, a residual block of dilated convolutions lets every position see the whole 41-nt probe, average pooling

@@ -1,4 +1,4 @@
-"""Chapter 3's protocol (``nbs/03_basset.ipynb``): Basset on accessibility data, on the book's K562/HepG2 DHSs or on
+"""Chapter 4's protocol (``nbs/04_basset.ipynb``): Basset on accessibility data, on the book's K562/HepG2 DHSs or on
 data of your own (:func:`teachbind.data.accessibility.load_accessibility`).
 
 A Bayesian search of four hyperparameters (Optuna's ``GPSampler``, the idea of the Spearmint search that chose
@@ -149,7 +149,7 @@ def train_accessibility(experiment: str | Path | AccessibilitySet = "dhs_index_k
                         hyperparameters: dict | list[dict] | None = None, augmented: bool = True,
                         score: Callable[[np.ndarray, np.ndarray], float] = mean_auroc, seed: int = 0,
                         device: str | torch.device = "auto") -> BassetResult:
-    """Chapter 3's protocol on ``experiment``: the book's DHS set, the path of a table or FASTA file of your own
+    """Chapter 4's protocol on ``experiment``: the book's DHS set, the path of a table or FASTA file of your own
     (read with ``activity`` and ``tasks`` by :func:`~teachbind.data.accessibility.load_accessibility`), or an
     :class:`~teachbind.data.accessibility.AccessibilitySet`.
 
@@ -157,7 +157,7 @@ def train_accessibility(experiment: str | Path | AccessibilitySet = "dhs_index_k
     (``trial_sequences``, ``trial_epochs``, ``score``) unless ``hyperparameters`` are given; the final model of
     widths ``filters`` and ``hidden`` trains for at most ``max_epochs``, stopping after ``patience`` epochs without
     a lower validation loss, on augmented sequences unless ``augmented=False`` (the paper's training). The defaults
-    are the book scale's; Chapter 3 lists the sizes of each scale. ``hyperparameters`` may also be a list of
+    are the book scale's; Chapter 4 lists the sizes of each scale. ``hyperparameters`` may also be a list of
     sets, in order of preference.
 
     A final model that learned nothing (:func:`teachbind.train.learned` on the validation rows: constant or

@@ -1,4 +1,4 @@
-"""Chapter 2's protocol (``nbs/02_deepbind.ipynb``): DeepBind calibrated and trained on one ChIP-seq experiment's
+"""Chapter 3's protocol (``nbs/03_deepbind.ipynb``): DeepBind calibrated and trained on one ChIP-seq experiment's
 peaks as the paper did, on one of the book's ENCODE experiments or on files of your own in DeepBind's format.
 
 The training file holds peaks only; each epoch pairs them with a fresh dinucleotide shuffle of each

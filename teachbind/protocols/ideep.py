@@ -1,4 +1,4 @@
-"""Chapter 4's protocol (``nbs/04_ideep.ipynb``): iDeep's benchmark, every variant trained and tested on one CLIP
+"""Chapter 5's protocol (``nbs/05_ideep.ipynb``): iDeep's benchmark, every variant trained and tested on one CLIP
 experiment as the paper did, on the iONMF data or on a folder of your own in its format."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The RNAcompete protocols: DeepBind calibrated and trained on one RBP's Set A as in Chapter 2
-(``nbs/02_deepbind.ipynb``), ResidualBind trained as its released code did in Chapter 5
-(``nbs/05_residualbind.ipynb``); both scored by Pearson r on Set B, on the book's RNAcompete 2009 data or on probe
+"""The RNAcompete protocols: DeepBind calibrated and trained on one RBP's Set A as in Chapter 3
+(``nbs/03_deepbind.ipynb``), ResidualBind trained as its released code did in Chapter 6
+(``nbs/06_residualbind.ipynb``); both scored by Pearson r on Set B, on the book's RNAcompete 2009 data or on probe
 files of your own (:func:`teachbind.data.rnacompete.load_probe_sets`).
 
 Probes without an intensity (NaN, which RNAcompete 2013 uses for flagged probes) are left out of both sets.
@@ -76,7 +76,7 @@ def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[di
                    calibration_probes: int | None = 10_000, calibration_epochs: int = 4, final_epochs: int = 10,
                    final_patience: int = 3, folds: int = 2, seed: int = 0,
                    device: str | torch.device = "auto") -> RnacompeteResult:
-    """Chapter 2's protocol: calibrate DeepBind on ``calibration_probes`` Set A probes drawn at random
+    """Chapter 3's protocol: calibrate DeepBind on ``calibration_probes`` Set A probes drawn at random
     (``folds``-fold cross-validation of ``candidates``, each trained ``calibration_epochs`` epochs), train the
     chosen candidate on nine tenths of Set A for at most ``final_epochs`` epochs, stopping ``final_patience``
     epochs after its best Pearson r on the other tenth and keeping that epoch, and score Set B (the book-scale
@@ -125,7 +125,7 @@ def train_residualbind(experiment: ProbeSets | str | Path, *, test: str | Path |
                        design: str = "weak", transform: str = "log_norm", length: int = 41, limit: int | None = None,
                        with_structure: bool = False, max_epochs: int = 300, patience: int | None = 20, seed: int = 0,
                        attempts: int = 2, device: str | torch.device = "auto", **model_options) -> RnacompeteResult:
-    """Chapter 5's protocol: ResidualBind on Set A (``limit`` probes of it drawn at random, or all), a tenth held
+    """Chapter 6's protocol: ResidualBind on Set A (``limit`` probes of it drawn at random, or all), a tenth held
     out at random for early stopping, :func:`~teachbind.models.residualbind.fit_residualbind` (at most
     ``max_epochs``, ``patience``), scored on Set B.
 
