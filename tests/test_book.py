@@ -36,6 +36,14 @@ def test_there_are_chapters():
                                             "04_basset.ipynb", "05_ideep.ipynb", "06_residualbind.ipynb"]
 
 
+def test_every_chapter_is_in_the_table_of_contents_in_order():
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    assert [f for f in files if f.startswith("nbs/")] == [f"nbs/{nb.stem}" for nb in CHAPTERS]
+
+
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.stem)
 def test_committed_without_outputs(notebook):
     nb = nbformat.read(notebook, as_version=4)
