@@ -45,14 +45,26 @@ def _binary(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     return y, s
 
 
+def _warn_if_constant(scores: np.ndarray, metric: str, value: str) -> None:
+    if scores.min() == scores.max():
+        warnings.warn(f"the scores are constant: {metric} is {value} (chance); a trained model whose scores are "
+                      "constant learned nothing", RuntimeWarning, stacklevel=3)
+
+
 def auroc(labels, scores) -> float:
-    """Area under the ROC curve."""
-    return float(_sklearn().roc_auc_score(*_binary(labels, scores)))
+    """Area under the ROC curve. Constant scores (a model that learned nothing) rank no bound sequence above an
+    unbound one: 0.5, chance, with a ``RuntimeWarning``."""
+    y, s = _binary(labels, scores)
+    _warn_if_constant(s, "AUROC", "0.5")
+    return float(_sklearn().roc_auc_score(y, s))
 
 
 def aupr(labels, scores) -> float:
-    """Area under the precision-recall curve (average precision)."""
-    return float(_sklearn().average_precision_score(*_binary(labels, scores)))
+    """Area under the precision-recall curve (average precision). Constant scores give the fraction of positives,
+    chance, with a ``RuntimeWarning``."""
+    y, s = _binary(labels, scores)
+    _warn_if_constant(s, "AUPR", "the fraction of positives")
+    return float(_sklearn().average_precision_score(y, s))
 
 
 def auroc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,7 @@ from teachbind import metrics
 def test_auroc_known_answers():
     assert metrics.auroc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1
     assert metrics.auroc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0
-    assert metrics.auroc([0, 1], [0.5, 0.5]) == 0.5
+    assert metrics.auroc([0, 1, 1], [0.5, 0.5, 0.2]) == 0.25
     assert metrics.auroc(torch.tensor([0, 1, 0, 1]), torch.tensor([0.1, 0.4, 0.5, 0.8])) == 0.75
 
 
@@ -33,7 +35,17 @@ def test_bad_inputs_are_clear_errors():
 def test_constant_predictions_score_chance_with_a_warning():
     with pytest.warns(RuntimeWarning, match="predictions are constant"):
         assert metrics.pearson([1, 2, 3], [0.5, 0.5, 0.5]) == 0.0
-    assert metrics.auroc([0, 1, 0, 1], [0.3, 0.3, 0.3, 0.3]) == 0.5
+    with pytest.warns(RuntimeWarning, match="scores are constant.*AUROC is 0.5"):
+        assert metrics.auroc([0, 1, 0, 1], [0.3, 0.3, 0.3, 0.3]) == 0.5
+    with pytest.warns(RuntimeWarning, match="scores are constant.*AUPR is the fraction of positives"):
+        assert metrics.aupr([0, 1, 0, 0], [2.0, 2.0, 2.0, 2.0]) == 0.25
+
+
+def test_scores_that_vary_raise_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert metrics.auroc([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8]) == 1.0
+        assert metrics.aupr([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8]) == 1.0
 
 
 def test_auroc_columns_equals_auroc_of_each_column(rng):

@@ -51,6 +51,27 @@ def test_both_strands_score_is_reverse_complement_invariant(rng):
     assert not torch.allclose(single(x), single(x.flip(1, 2)), atol=1e-3)
 
 
+@pytest.mark.parametrize("pooling, hidden", [("max", 32), ("maxavg", 0)])
+def test_one_convolution_over_both_strands_equals_scoring_each_strand(rng, pooling, hidden):
+    torch.manual_seed(1)
+    model = DeepBind(pooling=pooling, hidden=hidden, conv_init_scale=0.5, dense_init_scale=0.5).eval()
+    with torch.no_grad():
+        model.thresholds.uniform_(0, 2)
+    x = seq.one_hot(random_dna(rng, 32, 101))
+
+    def gradients(score):
+        model.zero_grad()
+        score(x).square().sum().backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    def each_strand(x):
+        return torch.maximum(model.strand_score(x), model.strand_score(x.flip(1, 2)))
+
+    assert torch.allclose(model(x), each_strand(x), atol=1e-5)
+    for one, two in zip(gradients(model), gradients(each_strand)):
+        assert torch.allclose(one, two, atol=1e-4, rtol=1e-4)
+
+
 def test_rectification_thresholds_silence_weak_matches():
     model = DeepBind(filters=2, width=4, hidden=0, conv_init_scale=1.0)
     with torch.no_grad():

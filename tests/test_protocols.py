@@ -9,7 +9,8 @@ import torch
 
 from teachbind import data, metrics, motifs, protocols, seq
 from teachbind.models import DeepBind, deepbind
-from teachbind.train import first_that_learns, is_dead, learned, mean_prediction, sample_hyperparameters
+from teachbind.train import (NothingLearned, first_that_learns, is_dead, learned, mean_prediction,
+                             sample_hyperparameters)
 
 
 def _write_chipseq(path, seqs, labels):
@@ -334,6 +335,52 @@ def test_deepbind_rnacompete_passes_over_a_final_model_no_better_than_the_mean(o
         result = protocols.rnacompete.train_deepbind(own_rnacompete, [diverging, RNA_CANDIDATE], final_epochs=2,
                                                      seed=0, device="cpu")
     assert result.passed_over == [0] and result.chosen is not diverging and result.pearson > 0.5
+
+
+def test_deepbind_rnacompete_draws_new_candidates_when_none_learns(own_rnacompete, monkeypatch):
+    diverging = dict(RNA_CANDIDATE, learning_rate=1e6)
+    drawn = []
+
+    def draw(space, n, *, seed):
+        drawn.append((n, seed))
+        return [dict(RNA_CANDIDATE)] * n
+
+    monkeypatch.setattr(protocols.deepbind, "sample_hyperparameters", draw)
+    options = dict(calibration_probes=300, calibration_epochs=1, final_epochs=3, seed=4, device="cpu")
+    with pytest.warns(RuntimeWarning, match=r"none of the 1 calibration candidates learned.*new draw of 1 .*seed 5"):
+        result = protocols.rnacompete.train_deepbind(own_rnacompete, [diverging], **options)
+    assert drawn == [(1, 5)] and result.rounds == 2 and result.chosen == RNA_CANDIDATE and result.pearson > 0.5
+    with pytest.raises(NothingLearned, match=r"round 1 of 1"), pytest.warns(RuntimeWarning):
+        protocols.rnacompete.train_deepbind(own_rnacompete, [diverging], rounds=1, **options)
+
+
+def test_a_candidate_that_diverged_before_its_first_validation_scores_chance():
+    diverged = pd.DataFrame({"epoch": [1], "train_loss": [float("nan")]})
+    assert deepbind.best_score(diverged, "classification") == 0.5 and deepbind.best_score(diverged, "regression") == 0
+    scored = pd.DataFrame({"epoch": [1, 2, 3], "valid_score": [0.6, float("nan"), 0.7]})
+    assert deepbind.best_score(scored, "classification") == 0.7
+
+
+def test_calibrate_then_train_draws_again_until_a_candidate_learns_or_the_rounds_run_out(monkeypatch):
+    draws = {1: [{"name": "c", "dead": True}, {"name": "d", "dead": True}],
+             2: [{"name": "e", "dead": True}, {"name": "f", "dead": False}]}
+    monkeypatch.setattr(protocols.deepbind, "sample_hyperparameters", lambda space, n, *, seed: draws[seed])
+
+    def calibrate_all(candidates):
+        return pd.DataFrame({"candidate": range(len(candidates))[::-1]})
+
+    def final(params):
+        return None if params["dead"] else f"model of {params['name']}"
+
+    first = [{"name": "a", "dead": True}, {"name": "b", "dead": True}]
+    with pytest.warns(RuntimeWarning) as caught:
+        chosen, model, table, passed, rounds = protocols.deepbind.calibrate_then_train(
+            first, {}, calibrate_all, final, "toy", rounds=3, seed=0)
+    assert (chosen["name"], model, passed, rounds) == ("f", "model of f", [], 3)
+    assert table["candidate"].tolist() == [1, 0]
+    assert sum("new draw of 2" in str(w.message) for w in caught) == 2
+    with pytest.raises(NothingLearned, match="round 2 of 2"), pytest.warns(RuntimeWarning):
+        protocols.deepbind.calibrate_then_train(first, {}, calibrate_all, final, "toy", rounds=2, seed=0)
 
 
 def test_a_model_that_learned_nothing_is_detected_and_the_next_candidate_trained():

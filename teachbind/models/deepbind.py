@@ -82,22 +82,34 @@ class DeepBind(nn.Module):
         ``(self.pad(x), self.scan(x))``."""
         return self.pad(x), self.scan(x)
 
-    def strand_score(self, x: torch.Tensor) -> torch.Tensor:
-        """The network's output for one strand: ``(N, 4, L)`` → ``(N,)``."""
-        rectified = self.scan(x)
+    def pool(self, rectified: torch.Tensor) -> torch.Tensor:
+        """Each detector's maximum over positions (and its mean, for ``"maxavg"``): ``(..., filters, P)`` →
+        ``(..., filters)`` (``(..., 2 filters)``, every maximum, then every mean)."""
         pooled = rectified.amax(dim=-1)
-        if self.pooling == "maxavg":
-            pooled = torch.cat([pooled, rectified.mean(dim=-1)], dim=1)
+        return torch.cat([pooled, rectified.mean(dim=-1)], dim=-1) if self.pooling == "maxavg" else pooled
+
+    def net(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The layers on top of the pooled scores: ``(..., pooled)`` → ``(...)``."""
         if self.hidden is not None:
             pooled = F.relu(self.hidden(pooled))
         return self.output(self.dropout(pooled)).squeeze(-1)
 
+    def strand_score(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's output for one strand: ``(N, 4, L)`` → ``(N,)``."""
+        return self.net(self.pool(self.scan(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 4, L)`` → ``(N,)``. Both strands are scanned in one convolution: the reverse complement's scan by
+        a detector is the forward strand's scan by the reverse-complemented detector, read backwards, and the
+        pooled scores do not depend on the order of positions; so ``forward(x)`` equals
+        ``max(strand_score(x), strand_score(x.flip(1, 2)))`` with one convolution instead of two."""
         check_one_hot(x, "DeepBind")
-        score = self.strand_score(x)
-        if self.both_strands:
-            score = torch.maximum(score, self.strand_score(x.flip(1, 2)))
-        return score
+        if not self.both_strands:
+            return self.strand_score(x)
+        detectors = torch.cat([self.motifs, self.motifs.flip(1, 2)])
+        rectified = F.relu(F.conv1d(self.pad(x), detectors) - self.thresholds.repeat(2)[:, None])
+        pooled = self.pool(rectified.view(len(x), 2, len(self.motifs), -1))
+        return self.net(pooled).amax(dim=1)
 
 
 def optimizer(model: DeepBind, *, learning_rate: float, momentum: float, conv_weight_decay: float,
@@ -146,12 +158,23 @@ def build(params: dict, *, seed: int = 0, **fixed) -> tuple[DeepBind, dict]:
     return model, {k: params[k] for k in OPTIMISER_KEYS}
 
 
+CHANCE = {"classification": 0.5, "regression": 0.0}
+"""The held-out score of a model that learned nothing: AUROC 0.5, Pearson r 0."""
+
+
 def held_out_score(task: str, labels: torch.Tensor, predictions: torch.Tensor) -> float:
     """The calibration score: AUROC for classification, Pearson r for regression. A model whose predictions
-    are constant or not finite (it never learned, or diverged) scores chance: 0.5 and 0."""
+    are constant or not finite (it never learned, or diverged) scores chance (:data:`CHANCE`)."""
     if is_dead(predictions):
-        return 0.5 if task == "classification" else 0.0
+        return CHANCE[task]
     return auroc(labels, predictions) if task == "classification" else pearson(labels, predictions)
+
+
+def best_score(history: pd.DataFrame, task: str) -> float:
+    """The best epoch's held-out score in a :func:`fit_deepbind` history with validation data; chance
+    (:data:`CHANCE`) when no epoch was scored, because the loss diverged within the first epoch."""
+    scores = history["valid_score"].dropna() if "valid_score" in history else pd.Series(dtype=float)
+    return float(scores.max()) if len(scores) else CHANCE[task]
 
 
 def fit_deepbind(model: DeepBind, train, valid=None, *, max_epochs: int, patience: int | None = None,

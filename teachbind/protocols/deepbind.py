@@ -6,17 +6,21 @@ The training file holds peaks only; each epoch pairs them with a fresh dinucleot
 A random search (:func:`calibrate_on_peaks`, ``folds``-fold cross-validation on the strongest of the other peaks)
 picks the hyperparameters; the final models train on those strongest peaks ("top") and on every peak ("all"), each
 stopped early on the held-out peaks, and the one that validates best (:func:`final_model`) is scored on the test
-file.
+file. A candidate whose final models learned nothing is passed over for the next, and a calibration none of whose
+candidates learns is followed by a fresh draw (:func:`calibrate_then_train`).
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from teachbind import seq
 from teachbind.data.chipseq import ChipSeqExperiment, load_deepbind_chipseq
@@ -24,7 +28,7 @@ from teachbind.metrics import auroc
 from teachbind.models import deepbind
 from teachbind.models.deepbind import DeepBind
 from teachbind.predict import predict
-from teachbind.train import calibrate, first_that_learns, is_dead, sample_hyperparameters
+from teachbind.train import DEAD, NothingLearned, calibrate, first_that_learns, is_dead, sample_hyperparameters
 
 
 def peaks_and_shuffles(peaks: list[str], rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,7 +62,7 @@ def calibrate_on_peaks(peaks: list[str], candidates: list[dict], *, folds: int =
     def score(params, train_index, valid_index):
         valid = peaks_and_shuffles([peaks[i] for i in valid_index], np.random.default_rng(seed + 1))
         _, history = train_on_peaks(params, [peaks[i] for i in train_index], epochs, valid, seed=seed, device=device)
-        return history["valid_score"].max()
+        return deepbind.best_score(history, "classification")
 
     return calibrate(score, candidates, len(peaks), folds=folds, seed=seed, progress=False)
 
@@ -93,13 +97,40 @@ def ranked(table: pd.DataFrame, candidates: list[dict]) -> dict[int, dict]:
     return {int(c): candidates[int(c)] for c in table["candidate"]}
 
 
+def calibrate_then_train(candidates: list[dict], space: dict, calibrate_all: Callable[[list[dict]], pd.DataFrame],
+                         final: Callable[[dict], nn.Module | None], what: str, *, rounds: int = 2, seed: int = 0,
+                         reason: str = DEAD) -> tuple[dict, nn.Module, pd.DataFrame, list[int], int]:
+    """Calibrate ``candidates`` (``calibrate_all(candidates)``: one row per candidate, best first) and train the
+    final model of the best one that learns (``final(params)``: the model, or ``None`` when it learned nothing;
+    :func:`teachbind.train.first_that_learns`). When none of them learns, as many new candidates are drawn from
+    ``space`` (with seed ``seed + 1``, then ``seed + 2``, ...) and calibrated in their turn, with a
+    ``RuntimeWarning``, for at most ``rounds`` rounds in all: with the paper's tiny initial weights a small random
+    search can hold no candidate that leaves its starting plateau, and a fresh draw is the paper's own remedy
+    (more candidates). Returns the chosen candidate, its model, its round's calibration table, the better-ranked
+    candidates of that round passed over, and the number of rounds used; raises
+    :class:`teachbind.train.NothingLearned` when the last round learns nothing either."""
+    for attempt in range(1, rounds + 1):
+        table = calibrate_all(candidates)
+        try:
+            chosen, model, passed = first_that_learns(ranked(table, candidates), final, what, reason=reason)
+        except NothingLearned as error:
+            if attempt == rounds:
+                raise NothingLearned(f"{error} (round {attempt} of {rounds} of calibration candidates)") from None
+            warnings.warn(f"{error}; calibrating a new draw of {len(candidates)} from the search space "
+                          f"(seed {seed + attempt}), round {attempt + 1} of {rounds}", RuntimeWarning, stacklevel=2)
+            candidates = sample_hyperparameters(space, len(candidates), seed=seed + attempt)
+            continue
+        return candidates[chosen], model, table, passed, attempt
+
+
 @dataclass
 class ChipSeqResult:
     """What :func:`train_chipseq` produced: the final ``model``, the ``calibration`` table (best first), the
     ``chosen`` candidate and the better-ranked ones ``passed_over`` because they learned nothing, the number of
     training ``peaks`` and of ``validation_peaks`` held out from them, the chosen candidate's ``final_runs``
-    (:func:`final_model`'s table) with the ``training`` set and ``validation_auroc`` of the model kept, and on the
-    test set its ``labels`` ``(N,)``, the model's ``scores`` ``(N,)`` and their ``auroc``."""
+    (:func:`final_model`'s table) with the ``training`` set and ``validation_auroc`` of the model kept, on the
+    test set its ``labels`` ``(N,)``, the model's ``scores`` ``(N,)`` and their ``auroc``, and the ``rounds`` of
+    candidates calibrated (:func:`calibrate_then_train`)."""
 
     experiment: str
     model: DeepBind
@@ -114,12 +145,14 @@ class ChipSeqResult:
     final_runs: pd.DataFrame
     training: str
     validation_auroc: float
+    rounds: int = 1
 
 
 def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | list[dict] = 6, *,
                   folds: int = 2, calibration_peaks: int | None = 2000, calibration_epochs: int = 4,
                   validation_peaks: int = 250, final_sequences: int = 200_000, final_runs: int = 2,
-                  final_patience: int = 6, seed: int = 0, device: str | torch.device = "auto") -> ChipSeqResult:
+                  final_patience: int = 6, rounds: int = 2, seed: int = 0, device: str | torch.device = "auto"
+                  ) -> ChipSeqResult:
     """Calibrate and train DeepBind on one ChIP-seq experiment and score its test set (the book-scale defaults).
 
     ``experiment``: a :class:`~teachbind.data.chipseq.ChipSeqExperiment`, a registered experiment name, or the path
@@ -130,7 +163,8 @@ def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | 
     candidate's ``final_runs`` seeds then train on those peaks ("top") and on all the others ("all"), each for at
     most ``final_sequences`` sequences, stopping ``final_patience`` epochs after their best validation AUROC; the
     model that validates best is kept (:func:`final_model`). A candidate none of whose final runs learned is passed
-    over for the next (:func:`teachbind.train.first_that_learns`).
+    over for the next, and when none learns, new candidates are drawn, for at most ``rounds`` rounds
+    (:func:`calibrate_then_train`).
     """
     if not isinstance(experiment, ChipSeqExperiment):
         experiment = load_deepbind_chipseq(experiment)
@@ -141,7 +175,6 @@ def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | 
     valid = peaks_and_shuffles([peaks[i] for i in sorted(held_out)], np.random.default_rng(seed + 2))
     peaks = [p for i, p in enumerate(peaks) if i not in held_out]
     top = peaks[:calibration_peaks]
-    table = calibrate_on_peaks(top, candidates, folds=folds, epochs=calibration_epochs, seed=seed, device=device)
     training_sets = {"top": top, "all": peaks} if len(top) < len(peaks) else {"all": peaks}
     final_tables = []
 
@@ -151,10 +184,15 @@ def train_chipseq(experiment: ChipSeqExperiment | str | Path, candidates: int | 
         final_tables.append(runs)
         return model
 
-    chosen, model, passed = first_that_learns(ranked(table, candidates), final, experiment.name)
+    def calibrate_all(drawn: list[dict]) -> pd.DataFrame:
+        return calibrate_on_peaks(top, drawn, folds=folds, epochs=calibration_epochs, seed=seed, device=device)
+
+    chosen, model, table, passed, used = calibrate_then_train(
+        candidates, deepbind.search_space("classification"), calibrate_all, final, experiment.name, rounds=rounds,
+        seed=seed)
     runs = final_tables[-1]
     kept = runs.loc[runs["validation AUROC"].idxmax()]
     scores = predict(model, seq.one_hot(experiment.test_seqs), device=device).numpy()
-    return ChipSeqResult(experiment.name, model, table, candidates[chosen], len(peaks) + len(held_out),
+    return ChipSeqResult(experiment.name, model, table, chosen, len(peaks) + len(held_out),
                          experiment.test_labels, scores, auroc(experiment.test_labels, scores), passed,
-                         len(held_out), runs, str(kept["training"]), float(kept["validation AUROC"]))
+                         len(held_out), runs, str(kept["training"]), float(kept["validation AUROC"]), used)

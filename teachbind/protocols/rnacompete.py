@@ -23,7 +23,7 @@ from teachbind.metrics import pearson
 from teachbind.models import deepbind
 from teachbind.models.residualbind import ResidualBind, fit_residualbind
 from teachbind.predict import predict
-from teachbind.protocols.deepbind import ranked
+from teachbind.protocols.deepbind import calibrate_then_train
 from teachbind.structure import paired_unpaired
 from teachbind.train import (NO_BETTER_THAN_THE_MEAN, calibrate, first_that_learns, learned,
                              mean_prediction, random_split, sample_hyperparameters)
@@ -39,7 +39,8 @@ class RnacompeteResult:
     the ``test_seqs`` (``N`` probes), ``targets`` ``(N,)`` (transformed intensities), ``predictions`` ``(N,)``
     and their ``pearson`` r; ``dropped``: the probes left out for want of an intensity; ``passed_over``: what was
     passed over because it learned nothing (DeepBind: better-ranked calibration candidates; ResidualBind: training
-    seeds). DeepBind's protocol also gives its ``calibration`` table (best first) and the ``chosen`` candidate."""
+    seeds). DeepBind's protocol also gives its ``calibration`` table (best first), the ``chosen`` candidate and
+    the ``rounds`` of candidates calibrated (:func:`teachbind.protocols.deepbind.calibrate_then_train`)."""
 
     experiment: str
     model: nn.Module
@@ -53,6 +54,7 @@ class RnacompeteResult:
     calibration: pd.DataFrame | None = None
     chosen: dict | None = None
     passed_over: list[int] | None = None
+    rounds: int | None = None
 
 
 def measured(probes: ProbeSets) -> tuple[ProbeSets, int]:
@@ -74,14 +76,16 @@ def _load(experiment: ProbeSets | str | Path, test, design: str) -> tuple[ProbeS
 def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[dict] = 6, *,
                    test: str | Path | None = None, design: str = "weak", transform: str = "clip_and_scale",
                    calibration_probes: int | None = 10_000, calibration_epochs: int = 4, final_epochs: int = 10,
-                   final_patience: int = 3, folds: int = 2, seed: int = 0,
+                   final_patience: int = 3, folds: int = 2, rounds: int = 2, seed: int = 0,
                    device: str | torch.device = "auto") -> RnacompeteResult:
     """Chapter 3's protocol: calibrate DeepBind on ``calibration_probes`` Set A probes drawn at random
     (``folds``-fold cross-validation of ``candidates``, each trained ``calibration_epochs`` epochs), train the
     chosen candidate on nine tenths of Set A for at most ``final_epochs`` epochs, stopping ``final_patience``
     epochs after its best Pearson r on the other tenth and keeping that epoch, and score Set B (the book-scale
     defaults). A candidate whose final model learned nothing on the held-out tenth (:func:`teachbind.train.learned`:
-    constant predictions, or a squared error no lower than predicting the mean) is passed over for the next.
+    constant predictions, or a squared error no lower than predicting the mean) is passed over for the next; when
+    none learns, new candidates are drawn, for at most ``rounds`` rounds
+    (:func:`teachbind.protocols.deepbind.calibrate_then_train`).
 
     ``experiment``: :class:`~teachbind.data.rnacompete.ProbeSets`, a registered protein or the path of a Set A
     file (Set B from ``test`` or beside it). ``candidates``: a number drawn from the paper's search space with
@@ -100,9 +104,8 @@ def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[di
         fit_on, held_out = subset[train_index], subset[valid_index]
         _, history = deepbind.fit_candidate(params, (x[fit_on], y[fit_on]), (x[held_out], y[held_out]),
                                             max_epochs=calibration_epochs, seed=seed, device=device, **RNA_DEEPBIND)
-        return history["valid_score"].max()
+        return deepbind.best_score(history, "regression")
 
-    table = calibrate(score, candidates, len(subset), folds=folds, seed=seed, progress=False)
     train_rows, valid_rows = random_split(len(y), 0.1, seed=seed)
     constant = mean_prediction(y[train_rows], logits=False)
     histories = {}
@@ -114,11 +117,15 @@ def train_deepbind(experiment: ProbeSets | str | Path, candidates: int | list[di
         valid = predict(model, x[valid_rows], device=device)
         return model if learned(valid, y[valid_rows], F.mse_loss, constant) else None
 
-    chosen, model, passed = first_that_learns(ranked(table, candidates), final, probes.name,
-                                              reason=NO_BETTER_THAN_THE_MEAN)
+    def calibrate_all(drawn: list[dict]) -> pd.DataFrame:
+        return calibrate(score, drawn, len(subset), folds=folds, seed=seed, progress=False)
+
+    chosen, model, table, passed, used = calibrate_then_train(
+        candidates, deepbind.search_space("regression"), calibrate_all, final, probes.name, rounds=rounds, seed=seed,
+        reason=NO_BETTER_THAN_THE_MEAN)
     predictions = predict(model, x_test, device=device).numpy()
     return RnacompeteResult(probes.name, model, histories["final"], len(y), probes.test_seqs, y_test, predictions,
-                            pearson(y_test, predictions), dropped, table, candidates[chosen], passed)
+                            pearson(y_test, predictions), dropped, table, chosen, passed, used)
 
 
 def train_residualbind(experiment: ProbeSets | str | Path, *, test: str | Path | None = None,
