@@ -105,8 +105,8 @@ def calibrate_then_train(candidates: list[dict], space: dict, calibrate_all: Cal
     :func:`teachbind.train.first_that_learns`). When none of them learns, as many new candidates are drawn from
     ``space`` (with seed ``seed + 1``, then ``seed + 2``, ...) and calibrated in their turn, with a
     ``RuntimeWarning``, for at most ``rounds`` rounds in all: with the paper's tiny initial weights a small random
-    search can hold no candidate that leaves its starting plateau, and a fresh draw is the paper's own remedy
-    (more candidates). Returns the chosen candidate, its model, its round's calibration table, the better-ranked
+    search can hold no candidate that leaves its starting plateau (the paper drew 30 candidates, the book's scales
+    fewer), and a fresh draw adds candidates only when they are needed. Returns the chosen candidate, its model, its round's calibration table, the better-ranked
     candidates of that round passed over, and the number of rounds used; raises
     :class:`teachbind.train.NothingLearned` when the last round learns nothing either."""
     for attempt in range(1, rounds + 1):
