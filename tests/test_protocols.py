@@ -349,7 +349,8 @@ def test_deepbind_rnacompete_draws_new_candidates_when_none_learns(own_rnacompet
     options = dict(calibration_probes=300, calibration_epochs=1, final_epochs=3, seed=4, device="cpu")
     with pytest.warns(RuntimeWarning, match=r"none of the 1 calibration candidates learned.*new draw of 1 .*seed 5"):
         result = protocols.rnacompete.train_deepbind(own_rnacompete, [diverging], **options)
-    assert drawn == [(1, 5)] and result.rounds == 2 and result.chosen == RNA_CANDIDATE and result.pearson > 0.5
+    assert drawn == [(1, 5)] and result.rounds == 2 and result.chosen == RNA_CANDIDATE
+    assert result.pearson > 0.7, result.pearson  # with seeds 0-4 in place of 4: 0.828-0.865
     with pytest.raises(NothingLearned, match=r"round 1 of 1"), pytest.warns(RuntimeWarning):
         protocols.rnacompete.train_deepbind(own_rnacompete, [diverging], rounds=1, **options)
 
