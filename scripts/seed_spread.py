@@ -78,6 +78,13 @@ CHAPTER_NUMBERS = {  # chapter: {name: (threshold in tests/test_book.py, functio
                                        - r["gia_planted"]["motif with GC-rich flanks"]),
         "estimated one copy": ("> 0.5", lambda r: r["gia_estimated"]["one copy"]),
     },
+    "07_attribution": {
+        "CTCF ISM and DeepLIFT AUPR over chance": ("> 5", lambda r: min(
+            r["ctcf_attribution_aupr"][m] for m in ("ISM", "DeepLIFT/SHAP")) / r["ctcf_planted_share"]),
+        "variant effects vs planted PWM, Spearman r": ("> 0.5", lambda r: r["variant_spearman"]),
+        "book ISM vs tangermeme": ("< 1e-4", lambda r: r["ism_tangermeme_difference"]),
+        "GIA vs marginalize": ("< 1e-5", lambda r: r["gia_marginalize_difference"]),
+    },
 }
 
 

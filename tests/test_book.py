@@ -33,7 +33,8 @@ def run_quick(name: str) -> dict:
 
 def test_there_are_chapters():
     assert [nb.name for nb in CHAPTERS] == ["01_sequences.ipynb", "02_training.ipynb", "03_deepbind.ipynb",
-                                            "04_basset.ipynb", "05_ideep.ipynb", "06_residualbind.ipynb"]
+                                            "04_basset.ipynb", "05_ideep.ipynb", "06_residualbind.ipynb",
+                                            "07_attribution.ipynb"]
 
 
 def test_every_chapter_is_in_the_table_of_contents_in_order():
@@ -169,6 +170,21 @@ def test_chapter_6_records_residualbind_beside_deepbind_and_gia_against_the_plan
     assert planted["motif with AU-rich flanks"] > planted["motif with GC-rich flanks"], "the GC penalty"
     assert estimated["one copy"] > 0.5, "the quick grammar models already credit one copy"
     assert isinstance(recorded["vts1_loop_minus_stem"], float) and recorded["kmer_scan_seconds"] > 0
+
+
+@pytest.mark.notebook
+def test_chapter_7_records_attributions_scored_against_the_planted_sites():
+    run_quick("07_attribution.ipynb")
+    recorded = json.loads((OUT / "results" / "07_attribution.json").read_text())
+    methods = {"saliency", "gradient x input", "corrected gradient x input", "ISM", "integrated gradients",
+               "DeepLIFT/SHAP"}
+    assert set(recorded["attribution_aupr"]) == set(recorded["ctcf_attribution_aupr"]) == methods
+    chance = recorded["ctcf_planted_share"]
+    assert min(recorded["ctcf_attribution_aupr"][m] for m in ("ISM", "DeepLIFT/SHAP")) > 5 * chance, (
+        "on planted CTCF even the quick model's ISM and DeepLIFT maps mark the sites")
+    assert recorded["variant_spearman"] > 0.5, "variant effects follow the planted PWM"
+    assert recorded["ism_tangermeme_difference"] < 1e-4 and recorded["gia_marginalize_difference"] < 1e-5
+    assert 0 <= recorded["modisco_planted_found"] <= 11 and 0 <= recorded["filters_planted_found"] <= 11
 
 
 @pytest.fixture(scope="session")

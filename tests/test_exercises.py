@@ -609,3 +609,79 @@ def test_the_early_stopping_check_counts_patience_from_the_best_epoch():
 ], ids=lambda v: getattr(v, "__name__", "answer"))
 def test_chapter_2_checks_judge_outside_the_sandbox_as_they_do_in_the_notebook(check, answer, capsys):
     test_judged_outside_the_check_says_what_it_says_in_the_notebook(check, answer, capsys)
+
+
+def _integrated_gradients(model, x, reference, steps):
+    total = torch.zeros_like(x)
+    for k in range(steps):
+        point = (reference + (k + 0.5) / steps * (x - reference)).requires_grad_(True)
+        total += torch.autograd.grad(model(point).sum(), point)[0]
+    return (x - reference) * total / steps
+
+
+def _site_auroc(attributions, x, mask, letter_present=True):
+    from teachbind import metrics
+
+    per_position = (attributions * x if letter_present else attributions).sum(dim=1)
+    return metrics.auroc(np.asarray(mask).ravel(), per_position.numpy().ravel())
+
+
+def _seqlets(scores, threshold, min_length, exclusive=True):
+    runs, start = [], None
+    for i, above in enumerate(list(np.asarray(scores) >= threshold) + [False]):
+        if above and start is None:
+            start = i
+        elif not above and start is not None:
+            if i - start >= min_length:
+                runs.append((start, i if exclusive else i - 1))
+            start = None
+    return runs
+
+
+def _variant_effect(model, x, position, letter, copy=True):
+    alternative = x.clone() if copy else x
+    before = model(x).reshape(len(x)).detach().clone()
+    alternative[:, :, position] = 0
+    alternative[:, letter, position] = 1
+    with torch.no_grad():
+        return model(alternative).reshape(len(x)) - before
+
+
+def _completeness_gap(model, x, attributions, references, all_references=True):
+    references = references if all_references else references[:, :1]
+    n, r = references.shape[:2]
+    with torch.no_grad():
+        mean = model(references.reshape(n * r, *x.shape[1:])).reshape(n, r).mean(dim=1)
+        return attributions.sum(dim=(1, 2)) - (model(x).reshape(n) - mean)
+
+
+def test_the_chapter_7_checks_accept_the_answers_and_name_each_mistake():
+    exercises.check_corrected_gradient(lambda g: g - g.mean(dim=1, keepdim=True))
+    exercises.check_integrated_gradients(_integrated_gradients)
+    exercises.check_site_auroc(_site_auroc)
+    exercises.check_seqlets(_seqlets)
+    exercises.check_variant_effect(_variant_effect)
+    exercises.check_completeness_gap(_completeness_gap)
+    mistakes = [
+        (exercises.check_corrected_gradient, lambda g: g - g.mean(dim=2, keepdim=True), "mean over positions"),
+        (exercises.check_corrected_gradient, lambda g: g.mean(dim=1, keepdim=True).expand_as(g), "part to remove"),
+        (exercises.check_integrated_gradients, lambda m, x, r, s: _integrated_gradients(m, x, r, 1), "midpoints"),
+        (exercises.check_site_auroc, lambda *a: _site_auroc(*a, letter_present=False), "letter present"),
+        (exercises.check_seqlets, lambda *a: _seqlets(*a, exclusive=False), "exclusive"),
+        (exercises.check_variant_effect, lambda *a: -_variant_effect(*a), "signs are flipped"),
+        (exercises.check_variant_effect, lambda *a: _variant_effect(*a, copy=False), "work on a copy"),
+        (exercises.check_completeness_gap, lambda *a: _completeness_gap(*a, all_references=False), "all R references"),
+    ]
+    for check, answer, feedback in mistakes:
+        with pytest.raises(exercises.ExerciseFailed, match=feedback):
+            check(answer)
+
+
+@pytest.mark.parametrize("check, answer", [
+    (exercises.check_integrated_gradients, _integrated_gradients),
+    (exercises.check_seqlets, lambda *a: _seqlets(*a, exclusive=False)),
+    (exercises.check_variant_effect, lambda *a: _variant_effect(*a, copy=False)),
+    (exercises.check_completeness_gap, _completeness_gap),
+], ids=lambda v: getattr(v, "__name__", "answer"))
+def test_chapter_7_checks_judge_outside_the_sandbox_as_they_do_in_the_notebook(check, answer, capsys):
+    test_judged_outside_the_check_says_what_it_says_in_the_notebook(check, answer, capsys)

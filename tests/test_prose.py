@@ -52,6 +52,10 @@ ALLOWED = {
         ("10%", "the share of Set A held out for early stopping, as in the released code"),
         ("0.001", "ResidualBind's Adam learning rate, from the paper's code"),
     ],
+    "07_attribution": [
+        ("0.05", "the TomTom q-value below which the chapter counts a planted motif as found, as Chapter 4 does"),
+        ("1%", "the tolerance to which an exercise asks integrated gradients to add up, a choice of the text"),
+    ],
 }
 
 

@@ -1263,3 +1263,203 @@ def check_hairpin(fn: Callable[[str, str], str]) -> None:
                 "RNA has U, not T." if "T" in str(got) else "")
         raise ExerciseFailed(f"hairpin({stem!r}, {loop!r}): expected {expected!r}, got {got!r}. {hint}".rstrip())
     _passed("hairpin", len(cases))
+
+
+def _small_basset(seed: int, length: int = 24) -> Basset:
+    """A random one-output Basset small enough for a check: one-hot ``(N, 4, length)`` → ``(N, 1)``, its output
+    weights scaled up so that single letters move it by more than a check's tolerance."""
+    torch.manual_seed(seed)
+    model = Basset(1, length, filters=(6, 6, 6), widths=(5, 3, 3), pools=(2, 2, 2), hidden=(8,), dropout=0.0)
+    with torch.no_grad():
+        model.output.weight.mul_(30)
+    return model.eval()
+
+
+def _random_one_hot(rng: np.random.Generator, n: int, length: int) -> torch.Tensor:
+    return seq.one_hot(["".join(rng.choice(list("ACGT"), length)) for _ in range(n)])
+
+
+def _shuffled_references(x: torch.Tensor, r: int, seed: int) -> torch.Tensor:
+    return torch.stack([seq.one_hot(seq.dinucleotide_shuffle(seq.decode(x), seed=seed + k)) for k in range(r)], dim=1)
+
+
+def check_corrected_gradient(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Check ``fn(gradients) -> (N, 4, L)``: gradients of a one-hot input with their mean over the four letters
+    subtracted at each position (Majdandzic et al. 2023; Chapter 7)."""
+    from teachbind.interpret.attribution import gradient_correction
+
+    rng = np.random.default_rng(7)
+    cases = [(torch.from_numpy(rng.normal(size=shape)).float(),) for shape in ((1, 4, 5), (3, 4, 12))]
+    check_function(
+        fn, gradient_correction, cases, name="corrected",
+        describe=lambda g: f"gradients of shape {tuple(g.shape)}",
+        hints=[Hint(lambda got, g: _close(got, g - g.mean(dim=2, keepdim=True)),
+                    "That subtracts the mean over positions; the correction subtracts, at each position, the mean "
+                    "over the four letters (dimension 1)."),
+               Hint(lambda got, g: _close(got, g - g.mean()), "Subtract one mean per position, not one mean for "
+                                                               "the whole array."),
+               Hint(lambda got, g: _close(got, g.mean(dim=1, keepdim=True).expand_as(g)),
+                    "That is the part to remove; return the gradients minus it.")])
+
+
+def check_integrated_gradients(fn: Callable) -> None:
+    """Check ``fn(model, x, reference, steps) -> (N, 4, L)``: integrated gradients of a one-output model from one
+    reference per sequence, the integral taken as the mean gradient at ``steps`` midpoints (Chapter 7)."""
+    from teachbind.interpret.attribution import integrated_gradients
+
+    rng = np.random.default_rng(8)
+    x = _random_one_hot(rng, 3, 24)
+    reference_one = _shuffled_references(x, 1, 9)[:, 0]
+    cases = [(_small_basset(0), x, reference_one, 1), (_small_basset(1), x, reference_one, 6)]
+
+    def reference(model, x, start, steps):
+        return integrated_gradients(model, x, references=start[:, None], steps=steps, device="cpu")
+
+    def endpoint(model, x, start, steps):
+        path = x.clone().requires_grad_(True)
+        return (x - start) * torch.autograd.grad(model(path).sum(), path)[0]
+
+    check_function(
+        fn, reference, cases, name="integrated_gradients", atol=1e-4,
+        describe=lambda model, x, start, steps: f"a small Basset, {len(x)} sequences of {x.shape[-1]} bp, "
+                                                f"steps={steps}",
+        hints=[Hint(lambda got, model, x, start, steps: _close(got, endpoint(model, x, start, steps)),
+                    "Those are the gradients at x only: average them over the points of the path from the "
+                    "reference to x."),
+               Hint(lambda got, model, x, start, steps: _close(got, reference(model, x, start, steps)
+                                                            / (x - start).where(x != start, 1)),
+                    "Multiply the averaged gradient by (x - reference): that is what makes the attributions add up "
+                    "to f(x) - f(reference)."),
+               Hint(lambda got, model, x, start, steps: True,
+                    "Use the midpoints reference + (k + 0.5) / steps * (x - reference), k = 0 ... steps - 1.")])
+
+
+def check_site_auroc(fn: Callable) -> None:
+    """Check ``fn(attributions, x, mask) -> float``: the AUROC with which the attribution of the letter present
+    separates the planted positions ``mask`` ``(N, L)`` from the others, over all positions (Chapter 7)."""
+    from teachbind.metrics import auroc
+
+    rng = np.random.default_rng(10)
+    cases = []
+    for n, length in ((4, 20), (6, 35)):
+        x = _random_one_hot(rng, n, length)
+        mask = np.zeros((n, length), dtype=bool)
+        for row in range(n):
+            start = rng.integers(0, length - 6)
+            mask[row, start:start + 6] = True
+        attributions = torch.from_numpy(rng.normal(size=(n, 4, length))).float() + 1.5 * torch.from_numpy(mask)[:, None]
+        cases.append((attributions, x, mask))
+
+    def reference(attributions, x, mask):
+        return auroc(mask.ravel(), (attributions * x).sum(dim=1).numpy().ravel())
+
+    check_function(
+        fn, reference, cases, name="site_auroc",
+        describe=lambda a, x, mask: f"{len(x)} sequences of {x.shape[-1]} bp, {int(mask.sum())} planted positions",
+        hints=[Hint(lambda got, a, x, mask: np.isclose(float(_as_array(got)), auroc(mask.ravel(),
+                                                                                a.sum(dim=1).numpy().ravel())),
+                    "That sums the attributions of all four letters; keep only the letter present (multiply by x "
+                    "before summing over letters)."),
+               Hint(lambda got, a, x, mask: np.isclose(float(_as_array(got)), 1 - reference(a, x, mask)),
+                    "The planted positions are the positives: higher attribution should mean planted.")])
+
+
+def _runs(scores, threshold, min_length):
+    above = np.r_[False, np.asarray(scores) >= threshold, False]
+    edges = np.flatnonzero(np.diff(above.astype(int)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_length]
+
+
+def check_seqlets(fn: Callable) -> None:
+    """Check ``fn(scores, threshold, min_length) -> [(start, end), ...]``: the maximal runs (end exclusive, in
+    order) of positions scoring at least ``threshold`` that are at least ``min_length`` long (Chapter 7)."""
+    rng = np.random.default_rng(11)
+    cases = [(np.array([0.0, 2, 2, 2, 0, 3, 0, 2, 2, 2, 2]), 1.0, 2),
+             (np.array([5.0, 5, 5, 0, 0, 1, 1]), 1.0, 3),
+             (np.array([1.0, 1, 1, 1]), 1.0, 1),
+             (rng.normal(size=60), 0.3, 2)]
+
+    def as_pairs(value):
+        return _as_array(value).reshape(-1, 2) if len(_as_array(value).ravel()) else np.zeros((0, 2))
+
+    check_function(
+        fn, _runs, cases, name="seqlets",
+        describe=lambda scores, threshold, min_length: f"{len(scores)} scores, threshold={threshold}, "
+                                                       f"min_length={min_length}", atol=0,
+        hints=[Hint(lambda got, scores, threshold, min_length: _close(
+                    as_pairs(got), as_pairs(_runs(scores, threshold, min_length)) - [0, 1], atol=0),
+                    "The end is exclusive: the run [start, end) covers positions start ... end - 1."),
+               Hint(lambda got, scores, threshold, min_length: _close(
+                    as_pairs(got), as_pairs(_runs(scores, threshold, 1)), atol=0),
+                    "Drop the runs shorter than min_length."),
+               Hint(lambda got, scores, threshold, min_length: True,
+                    "A run may reach the last position: close it there too; a score equal to the threshold counts.")])
+
+
+def _variant_probe(fn: Callable) -> Callable:
+    """What :func:`check_variant_effect` reads of ``fn``: its effects, and whether the ``x`` it was given is left as
+    it was."""
+    def probe(model, x, position, letter) -> dict:
+        given = x.clone()
+        effect = fn(model, given, position, letter)
+        return {"effect": effect, "kept": bool(torch.equal(given, x))}
+
+    probe.__name__ = getattr(fn, "__name__", "variant_effect")
+    return probe
+
+
+@reads_through(_variant_probe)
+def check_variant_effect(probe: Callable) -> None:
+    """Check ``fn(model, x, position, letter) -> (N,)``: the change in a one-output model's prediction when the
+    letter at ``position`` becomes ``letter`` (0-3, A C G T), alternative minus reference, ``x`` unchanged
+    (Chapter 7)."""
+    rng = np.random.default_rng(12)
+    x = _random_one_hot(rng, 5, 24)
+    cases = [(_small_basset(2), x, 3, 0), (_small_basset(3), x, 12, 2), (_small_basset(3), x, 23, 3)]
+    for model, x, position, letter in cases:
+        where = f"a small Basset, {len(x)} sequences, position {position}, letter {'ACGT'[letter]}"
+        seen = _call(probe, where, model, x, position, letter)
+        with torch.no_grad():
+            expected = _as_array(ism(model, x, target=0, device="cpu")[:, letter, position])
+        if not seen["kept"]:
+            raise ExerciseFailed(f"variant_effect({where}) changed the x it was given: work on a copy (x.clone()), "
+                                 f"so that the caller's sequences stay as they were.")
+        got = _as_array(seen["effect"])
+        if got.shape != expected.shape:
+            raise ExerciseFailed(f"variant_effect({where}) has shape {got.shape}, expected {expected.shape}")
+        if not np.allclose(got, expected, atol=1e-4):
+            hint = ("The signs are flipped: the effect is the alternative's prediction minus the reference's."
+                    if np.allclose(got, -expected, atol=1e-4) else
+                    "Set the whole column at that position to zero, then put a 1 at the new letter.")
+            raise ExerciseFailed(f"variant_effect({where}): expected {_preview(expected)}, got {_preview(got)}. {hint}")
+    _passed("variant_effect", len(cases))
+
+
+def check_completeness_gap(fn: Callable) -> None:
+    """Check ``fn(model, x, attributions, references) -> (N,)``: per sequence, the attributions' sum minus
+    ``f(x)`` plus the mean of ``f`` over that sequence's ``R`` references ``(N, R, 4, L)`` (Chapter 7)."""
+    from teachbind.interpret.attribution import integrated_gradients
+
+    rng = np.random.default_rng(13)
+    x = _random_one_hot(rng, 4, 24)
+    references = _shuffled_references(x, 3, 14)
+    model = _small_basset(4)
+    ig = integrated_gradients(model, x, references=references, steps=4, device="cpu")
+    cases = [(model, x, ig, references), (model, x, torch.zeros_like(x), references[:, :1])]
+
+    def reference(model, x, attributions, references):
+        n, r = references.shape[:2]
+        with torch.no_grad():
+            mean = model(references.reshape(n * r, *x.shape[1:])).reshape(n, r).mean(dim=1)
+            return attributions.sum(dim=(1, 2)) - (model(x).reshape(n) - mean)
+
+    def first_only(model, x, attributions, references):
+        return reference(model, x, attributions, references[:, :1])
+
+    check_function(
+        fn, reference, cases, name="completeness_gap",
+        describe=lambda model, x, a, refs: f"a small Basset, {len(x)} sequences, {refs.shape[1]} references each",
+        hints=[Hint(lambda got, *case: _close(got, -_as_array(reference(*case))),
+                    "The signs are flipped: attributions' sum minus (f(x) - mean f(reference))."),
+               Hint(lambda got, *case: _close(got, first_only(*case)),
+                    "Average f over all R references of each sequence, not only the first.")])

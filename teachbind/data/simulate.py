@@ -27,6 +27,13 @@ class PlantedMotifs:
     strands: np.ndarray
     motif: Motif
 
+    def site_mask(self) -> np.ndarray:
+        """``(N, L)`` boolean: the positions of each sequence covered by its planted site (Chapter 7)."""
+        mask = np.zeros((len(self.seqs), len(self.seqs[0])), dtype=bool)
+        for i in np.flatnonzero(self.starts >= 0):
+            mask[i, self.starts[i]:self.starts[i] + self.motif.width] = True
+        return mask
+
 
 def plant_motif(motif: Motif, n: int, length: int = 101, *, fraction_bound: float = 0.5, gc: float = 0.5,
                 both_strands: bool = True, seed: int = 0) -> PlantedMotifs:
@@ -89,6 +96,14 @@ class Compendium:
         out = np.zeros((len(self.seqs), len(names)), dtype=bool)
         out[self.sites["sequence"].to_numpy(), [names.index(m) for m in self.sites["motif"]]] = True
         return out
+
+    def site_mask(self) -> np.ndarray:
+        """``(N, L)`` boolean: the positions of each sequence covered by a planted site (Chapter 7)."""
+        widths = {m.name: m.width for m in self.motifs}
+        mask = np.zeros((len(self.seqs), len(self.seqs[0])), dtype=bool)
+        for i, motif, start in self.sites[["sequence", "motif", "start"]].itertuples(index=False):
+            mask[i, start:start + widths[motif]] = True
+        return mask
 
     def oracle(self) -> np.ndarray:
         """``(N, T)``: the probability of each label under the rule that made it, the best score any model can

@@ -8,7 +8,9 @@ shape of :func:`teachbind.predict.predict` on which they are built: one-hot ``x`
 :data:`teachbind.predict.Target`), so a multi-task model needs no wrapper; ``batch_size`` sequences per forward
 pass (:data:`teachbind.predict.BATCH_SIZE`); ``device="auto"`` runs on a GPU when there is one
 (:func:`teachbind.predict.pick_device`); results are float32 tensors on the CPU. Global Importance Analysis, for
-ResidualBind (Chapter 6), is :mod:`teachbind.interpret.gia`, built the same way.
+ResidualBind (Chapter 6), is :mod:`teachbind.interpret.gia`, built the same way. Chapter 7 adds attributions
+against a reference (integrated gradients, DeepLIFT/SHAP), the gradient correction and seqlets
+(:mod:`teachbind.interpret.attribution`), and TF-MoDISco's motifs (:mod:`teachbind.interpret.modisco`).
 """
 
 from __future__ import annotations
