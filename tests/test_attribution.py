@@ -26,13 +26,9 @@ def small_basset(length=40):
     return Basset(2, length, filters=(6, 6, 6), widths=(5, 3, 3), pools=(2, 2, 2), hidden=(8,), dropout=0.0).eval()
 
 
-def shuffles(x, r):
-    return torch.stack([seq.one_hot(seq.dinucleotide_shuffle(seq.decode(x), seed=k)) for k in range(r)], dim=1)
-
-
 def test_integrated_gradients_of_a_linear_model_are_weight_times_difference_in_one_step(rng):
     x = seq.one_hot(random_dna(rng, 5, 30))
-    model, references = Linear(30, 0), shuffles(x, 3)
+    model, references = Linear(30, 0), attribution.shuffled_references(x, 3, seed=0)
     ig = attribution.integrated_gradients(model, x, references=references, steps=1, device="cpu")
     expected = (model.weight.detach() * (x[:, None] - references)).mean(dim=1)
     assert torch.allclose(ig, expected, atol=1e-5)
@@ -40,13 +36,22 @@ def test_integrated_gradients_of_a_linear_model_are_weight_times_difference_in_o
 
 def test_integrated_gradients_add_up_to_the_difference_in_output_as_steps_grow(rng):
     x = seq.one_hot(random_dna(rng, 6, 40))
-    model, references = small_basset(), shuffles(x, 2)
+    model, references = small_basset(), attribution.shuffled_references(x, 2, seed=0)
     target = 1
     difference = model(x)[:, target] - model(references.flatten(0, 1)).view(6, 2, 2)[..., target].mean(dim=1)
     gaps = [float((attribution.integrated_gradients(model, x, references=references, steps=steps, target=target,
                                                     device="cpu").sum((1, 2)) - difference).abs().max())
             for steps in (1, 200)]
     assert gaps[1] < 0.05 * difference.abs().max().item() + 1e-4 and gaps[1] < gaps[0]
+
+
+def test_shuffled_references_keep_each_sequences_dinucleotides(rng):
+    x = seq.one_hot(random_dna(rng, 5, 40))
+    references = attribution.shuffled_references(x, 3, seed=1)
+    assert references.shape == (5, 3, 4, 40)
+    for k in range(3):
+        assert (seq.kmer_counts(seq.decode(references[:, k]), 2) == seq.kmer_counts(seq.decode(x), 2)).all()
+    assert not torch.equal(references[:, 0], references[:, 1])
 
 
 def test_integrated_gradients_refuse_references_of_the_wrong_shape(rng):
@@ -61,7 +66,7 @@ def test_deep_lift_shap_is_exact_on_a_linear_model_and_adds_up_on_basset(rng):
     hypothetical = attribution.deep_lift_shap(linear, x, n_shuffles=5, hypothetical=True, device="cpu")
     observed = attribution.deep_lift_shap(linear, x, n_shuffles=5, device="cpu")
     assert torch.allclose(observed, hypothetical * x, atol=1e-5)
-    model, references = small_basset(), shuffles(x, 8)
+    model, references = small_basset(), attribution.shuffled_references(x, 8, seed=0)
     deeplift = attribution.deep_lift_shap(model, x, target=lambda y: y[:, 0] - y[:, 1], references=references,
                                           device="cpu")
     with torch.no_grad():

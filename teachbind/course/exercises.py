@@ -1279,10 +1279,6 @@ def _random_one_hot(rng: np.random.Generator, n: int, length: int) -> torch.Tens
     return seq.one_hot(["".join(rng.choice(list("ACGT"), length)) for _ in range(n)])
 
 
-def _shuffled_references(x: torch.Tensor, r: int, seed: int) -> torch.Tensor:
-    return torch.stack([seq.one_hot(seq.dinucleotide_shuffle(seq.decode(x), seed=seed + k)) for k in range(r)], dim=1)
-
-
 def check_corrected_gradient(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """Check ``fn(gradients) -> (N, 4, L)``: gradients of a one-hot input with their mean over the four letters
     subtracted at each position (Majdandzic et al. 2023; Chapter 7)."""
@@ -1305,11 +1301,11 @@ def check_corrected_gradient(fn: Callable[[torch.Tensor], torch.Tensor]) -> None
 def check_integrated_gradients(fn: Callable) -> None:
     """Check ``fn(model, x, reference, steps) -> (N, 4, L)``: integrated gradients of a one-output model from one
     reference per sequence, the integral taken as the mean gradient at ``steps`` midpoints (Chapter 7)."""
-    from teachbind.interpret.attribution import integrated_gradients
+    from teachbind.interpret.attribution import integrated_gradients, shuffled_references
 
     rng = np.random.default_rng(8)
     x = _random_one_hot(rng, 3, 24)
-    reference_one = _shuffled_references(x, 1, 9)[:, 0]
+    reference_one = shuffled_references(x, 1, seed=9)[:, 0]
     cases = [(_small_basset(0), x, reference_one, 1), (_small_basset(1), x, reference_one, 6)]
 
     def reference(model, x, start, steps):
@@ -1438,11 +1434,11 @@ def check_variant_effect(probe: Callable) -> None:
 def check_completeness_gap(fn: Callable) -> None:
     """Check ``fn(model, x, attributions, references) -> (N,)``: per sequence, the attributions' sum minus
     ``f(x)`` plus the mean of ``f`` over that sequence's ``R`` references ``(N, R, 4, L)`` (Chapter 7)."""
-    from teachbind.interpret.attribution import integrated_gradients
+    from teachbind.interpret.attribution import integrated_gradients, shuffled_references
 
     rng = np.random.default_rng(13)
     x = _random_one_hot(rng, 4, 24)
-    references = _shuffled_references(x, 3, 14)
+    references = shuffled_references(x, 3, seed=14)
     model = _small_basset(4)
     ig = integrated_gradients(model, x, references=references, steps=4, device="cpu")
     cases = [(model, x, ig, references), (model, x, torch.zeros_like(x), references[:, :1])]

@@ -19,7 +19,7 @@ from torch import nn
 
 from teachbind import metrics
 from teachbind.predict import BATCH_SIZE, Target, prepare, select
-from teachbind.seq import check_one_hot
+from teachbind.seq import check_one_hot, decode, dinucleotide_shuffle, one_hot
 
 
 def gradient_correction(gradients: torch.Tensor) -> torch.Tensor:
@@ -32,6 +32,15 @@ def gradient_correction(gradients: torch.Tensor) -> torch.Tensor:
 def observed(attributions: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The attribution of the letter present at each position: ``(N, 4, L)`` and one-hot ``x`` → ``(N, L)``."""
     return (attributions * x.to(attributions.dtype)).sum(dim=-2)
+
+
+def shuffled_references(x: torch.Tensor, n: int, *, seed: int) -> torch.Tensor:
+    """``n`` dinucleotide shuffles of each one-hot DNA sequence of ``x`` ``(N, 4, L)``, the ``k``-th drawn with seed
+    ``seed + k`` (:func:`teachbind.seq.dinucleotide_shuffle`): references ``(N, n, 4, L)`` for
+    :func:`integrated_gradients` and :func:`deep_lift_shap`."""
+    check_one_hot(x, "shuffled_references")
+    sequences = decode(x)
+    return torch.stack([one_hot(dinucleotide_shuffle(sequences, seed=seed + k)) for k in range(n)], dim=1)
 
 
 def integrated_gradients(model: nn.Module, x: torch.Tensor, *, references: torch.Tensor, steps: int = 20,
